@@ -1,0 +1,116 @@
+"""Reading the ``config.yaml`` files Union and Flyte users already have.
+
+Known keys map onto :class:`~union.config.settings.Config` fields; other sections of those files
+(``logger``, ``console``, ``images``...) belong to other tools and are left alone. An unknown key inside
+a section this library reads is an error, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from union.config.settings import suggest, validate
+from union.errors import ConfigError
+
+# section -> {yaml key -> Config field}; a None field means "known to Flyte, not used here".
+_ADMIN = {
+    "endpoint": "endpoint",
+    "insecure": "insecure",
+    "authType": "auth_type",
+    "clientId": "client_id",
+    "clientSecretEnvVar": "client_secret_env_var",
+    **dict.fromkeys(
+        [
+            "insecureSkipVerify", "caCertFilePath", "maxBackoffDelay", "perRetryTimeout", "maxRetries",
+            "maxMessageSizeBytes", "tokenRefreshWindow", "useAuth", "clientSecretLocation", "scopes",
+            "useAudienceFromAdmin", "audience", "authorizationServerUrl", "tokenUrl", "authorizationHeader",
+            "pkceConfig", "deviceFlowConfig", "command", "proxyCommand", "defaultServiceConfig",
+            "httpProxyURL", "maxMessageSize",
+        ]
+    ),
+}
+_TASK = {"org": "org", "project": "project", "domain": "domain"}
+_STORAGE = {
+    "raw_data_prefix": "raw_data_prefix",
+    "rawDataPrefix": "raw_data_prefix",
+    "options": "storage_options",
+    "upload_concurrency": "upload_concurrency",
+    # Flyte's own storage section (flytectl / flytepropeller): mapped onto fsspec options below.
+    **dict.fromkeys(["type", "container", "connection", "stow", "cache", "limits",
+                     "enable-multicontainer", "defaultHttpClient", "signedUrl"]),
+}
+_SECTIONS: dict[str, dict[str, str | None]] = {"admin": _ADMIN, "task": _TASK, "storage": _STORAGE}
+_TOP_LEVEL = {"variant": "variant"}
+
+
+def _flyte_storage(section: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Translate Flyte's ``storage.connection`` (MinIO/S3 style) into s3fs options and a prefix."""
+    out: dict[str, Any] = {}
+    conn = section.get("connection")
+    if isinstance(conn, Mapping):
+        options: dict[str, Any] = {}
+        if conn.get("endpoint"):
+            options.setdefault("client_kwargs", {})["endpoint_url"] = str(conn["endpoint"])
+        if conn.get("region"):
+            options.setdefault("client_kwargs", {})["region_name"] = str(conn["region"])
+        if conn.get("access-key"):
+            options["key"] = str(conn["access-key"])
+        if conn.get("secret-key"):
+            options["secret"] = str(conn["secret-key"])
+        if options:
+            out["storage_options"] = options
+    elif conn is not None:
+        raise ConfigError(f"{where}: storage.connection must be a mapping. Write it as key: value pairs.")
+    container, kind = section.get("container"), str(section.get("type") or "s3").lower()
+    if container and "raw_data_prefix" not in section and "rawDataPrefix" not in section:
+        scheme = {"s3": "s3", "minio": "s3", "gcs": "gs", "azure": "abfs", "local": "file"}.get(kind, "s3")
+        out["raw_data_prefix"] = f"{scheme}://{container}/data"
+    return out
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """Parse one config file into Config field values; every problem names the file and key."""
+    import yaml
+
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: config file not found. Check the path, or unset UNION_CONFIG.") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the config file ({exc.strerror}). Check its permissions.") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}. Fix the syntax.") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of sections (admin, task, storage), "
+                          f"got {type(data).__name__}. See docs/configuration.md.")
+    values: dict[str, Any] = {}
+    for key, field_name in _TOP_LEVEL.items():
+        if key in data:
+            values[field_name] = validate(field_name, data[key], f"{where}: {key}")
+    for section_name, known in _SECTIONS.items():
+        section = data.get(section_name)
+        if section is None:
+            continue
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"{where}: section {section_name!r} must be a mapping, got "
+                              f"{type(section).__name__}. Write it as key: value pairs.")
+        for key, value in section.items():
+            if key not in known:
+                raise ConfigError(f"{where}: unknown key {section_name}.{key}.{suggest(str(key), list(known))} "
+                                  "Remove it or correct the spelling.")
+            field_name = known[key]
+            if field_name is not None:
+                values[field_name] = validate(field_name, value, f"{where}: {section_name}.{key}")
+        if section_name == "storage":
+            for field_name, value in _flyte_storage(section, where).items():
+                values.setdefault(field_name, value)
+    return values

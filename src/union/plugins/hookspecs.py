@@ -1,0 +1,39 @@
+"""Every hook a ``union`` plugin can implement.
+
+Hooks are called with keyword arguments only (pluggy enforces it). A plugin implements them with ``@union.plugins.hookimpl``
+and registers itself through the ``union`` entry-point group. The built-in defaults
+(:mod:`union.plugins.builtin`) run last, so any installed plugin can override them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from union.config import Config
+    from union.storage.destination import UploadDestination
+    from union.storage.protocols import StorageProtocol
+
+PROJECT_NAME = "union"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def union_storage_protocols() -> list[StorageProtocol]:
+    """Declare URI protocols this plugin provides as fsspec filesystems (lazy class paths)."""
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def union_upload_destination(config: Config) -> UploadDestination | None:
+    """Return where uploads for this configuration go, or None to leave the choice to others."""
+    raise NotImplementedError
+
+
+@hookspec
+def union_config_defaults(config: Config) -> dict[str, object] | None:
+    """Return defaults for settings the user left unset (lowest precedence), or None."""
+    raise NotImplementedError

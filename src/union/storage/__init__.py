@@ -1,0 +1,1 @@
+"""Content-addressed transfers over fsspec: protocols, hashing and its cache, manifests, uploads."""

@@ -1,0 +1,211 @@
+"""Moving one file's bytes to a destination without ever leaving a wrong object visible.
+
+- Local destinations: stream into a temporary name beside the store, hashing while writing, then rename
+  into place. The file is read once and a half-written file is never at its final path.
+- Object stores: small files are sent in one request with the backend's own checksum (Content-MD5 or its
+  equivalent) so the server rejects damaged bytes; large files are streamed in parts, hashed on the way,
+  and discarded instead of committed if the bytes read differ from the expected digest.
+
+Memory stays bounded by ``CHUNK`` (local) or the part size (object stores), whatever the file size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from union.errors import IntegrityError, SourceChangedError, UnreadableFileError, UploadPathNotFoundError
+from union.storage.destination import UploadDestination
+from union.storage.walk import LocalFile
+
+CHUNK = 1 << 20
+SINGLE_PUT_MAX = 8 << 20
+PART_SIZE = 8 << 20
+STAGING = ".union-tmp"
+
+OnBytes = Callable[[int], None]
+
+
+def _open_source(src: LocalFile) -> Any:
+    try:
+        return open(src.path, "rb", buffering=0)  # noqa: SIM115 - closed by callers' with-blocks
+    except FileNotFoundError as exc:
+        raise UploadPathNotFoundError(f"{src.path} disappeared before it was uploaded. "
+                                      "Upload again once the directory is stable.") from exc
+    except PermissionError as exc:
+        raise UnreadableFileError(f"cannot read {src.path}: permission denied. "
+                                  "Fix its permissions or leave it out of the upload.") from exc
+
+
+def _changed(src: LocalFile, detail: str) -> SourceChangedError:
+    return SourceChangedError(f"{src.path} changed while it was being uploaded ({detail}); nothing was "
+                              "published for it. Upload again once the file is no longer being written.")
+
+
+def _check_unchanged(src: LocalFile, fd: int, read: int) -> None:
+    st = os.fstat(fd)
+    if read != src.size or st.st_size != src.size or st.st_mtime_ns != src.mtime_ns:
+        raise _changed(src, f"expected {src.size} bytes, read {read}, now {st.st_size}")
+
+
+def hash_file(src: LocalFile, on_bytes: OnBytes | None = None) -> bytes:
+    """MD5 of a file as it is now, refusing a file that changes while it is read."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    read = 0
+    with _open_source(src) as f:
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        while n := f.readinto(buf):
+            md5.update(view[:n])
+            read += n
+            if on_bytes:
+                on_bytes(n)
+        _check_unchanged(src, f.fileno(), read)
+    return md5.digest()
+
+
+def staging_path(dest: UploadDestination) -> str:
+    return dest.path(STAGING, uuid.uuid4().hex)
+
+
+def copy_local(
+    dest: UploadDestination,
+    src: LocalFile,
+    target: str | Callable[[bytes], str],
+    expected_md5: bytes | None = None,
+    on_bytes: OnBytes | None = None,
+) -> tuple[bytes, str]:
+    """Stream ``src`` into the local store, hashing on the way; ``target`` may depend on the digest."""
+    tmp = staging_path(dest)
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    md5 = hashlib.md5(usedforsecurity=False)
+    read = 0
+    try:
+        with _open_source(src) as f, open(tmp, "wb", buffering=0) as out:
+            buf = bytearray(CHUNK)
+            view = memoryview(buf)
+            while n := f.readinto(buf):
+                chunk = view[:n]
+                md5.update(chunk)
+                out.write(chunk)
+                read += n
+                if on_bytes:
+                    on_bytes(n)
+            _check_unchanged(src, f.fileno(), read)
+        digest = md5.digest()
+        if expected_md5 is not None and digest != expected_md5:
+            raise _changed(src, "its content no longer matches the hash taken before the upload")
+        final = target(digest) if callable(target) else target
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return digest, final
+
+
+def _verify_remote(dest: UploadDestination, target: str, src: LocalFile, md5: bytes,
+                   response: Any = None) -> None:
+    """Confirm the stored object has the size and (where reported) the MD5 that was sent."""
+    remote_md5 = dest.protocol.remote_md5
+    if isinstance(response, Mapping) and remote_md5 is not None:
+        reported = remote_md5(response)
+        if reported is not None:
+            if reported != md5:
+                _discard(dest, target)
+                raise IntegrityError(f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but "
+                                     f"{md5.hex()} was sent; the object was removed. Upload again.")
+            return
+    info = dest.fs.info(target)
+    size = info.get("size")
+    if size is not None and int(size) != src.size:
+        _discard(dest, target)
+        raise IntegrityError(f"{dest.uri(target)} holds {size} bytes but {src.size} were sent; the object "
+                             "was removed. Upload again.")
+    reported = remote_md5(info) if remote_md5 is not None else None
+    if reported is not None and reported != md5:
+        _discard(dest, target)
+        raise IntegrityError(f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but {md5.hex()} "
+                             "was sent; the object was removed. Upload again.")
+
+
+def _discard(dest: UploadDestination, target: str) -> None:
+    with contextlib.suppress(Exception):
+        dest.fs.rm_file(target)
+
+
+def put_remote(
+    dest: UploadDestination,
+    src: LocalFile,
+    target: str,
+    md5: bytes,
+    on_bytes: OnBytes | None = None,
+) -> None:
+    """Upload to an object store with checksums; a mismatch is an error and leaves no object behind."""
+    if src.size <= SINGLE_PUT_MAX:
+        with _open_source(src) as f:
+            data = f.read()
+            _check_unchanged(src, f.fileno(), len(data))
+        if hashlib.md5(data, usedforsecurity=False).digest() != md5:
+            raise _changed(src, "its content no longer matches the hash taken before the upload")
+        extra = dest.protocol.checksum_kwargs(md5) if dest.protocol.checksum_kwargs else {}
+        response = dest.fs.pipe_file(target, data, **extra)
+        if on_bytes:
+            on_bytes(len(data))
+        _verify_remote(dest, target, src, md5, response)
+        return
+    hasher = hashlib.md5(usedforsecurity=False)
+    read = 0
+    with _open_source(src) as f:
+        out = dest.fs.open(target, "wb", block_size=PART_SIZE)
+        try:
+            while chunk := f.read(PART_SIZE):
+                hasher.update(chunk)
+                out.write(chunk)
+                read += len(chunk)
+                if on_bytes:
+                    on_bytes(len(chunk))
+            _check_unchanged(src, f.fileno(), read)
+            if hasher.digest() != md5:
+                raise _changed(src, "its content no longer matches the hash taken before the upload")
+        except BaseException:
+            discard = getattr(out, "discard", None)
+            if callable(discard):
+                with contextlib.suppress(Exception):
+                    discard()
+            with contextlib.suppress(Exception):
+                out.closed = True
+            _discard(dest, target)
+            raise
+        out.close()
+    _verify_remote(dest, target, src, md5)
+
+
+def matches_remote(dest: UploadDestination, info: Mapping[str, Any] | None, size: int, md5: bytes) -> bool:
+    """True when an existing object is this content: same size, and same MD5 where the backend says."""
+    if info is None or info.get("type") == "directory":
+        return False
+    if int(info.get("size") or 0) != size:
+        return False
+    reported = dest.protocol.remote_md5(info) if dest.protocol.remote_md5 else None
+    return reported is None or reported == md5
+
+
+def write_bytes_atomic(dest: UploadDestination, target: str, data: bytes) -> None:
+    """Write a small object (a manifest) so it appears whole or not at all."""
+    if dest.is_local:
+        tmp = staging_path(dest)
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        with open(tmp, "wb") as out:
+            out.write(data)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(tmp, target)
+        return
+    md5 = hashlib.md5(data, usedforsecurity=False).digest()
+    extra = dest.protocol.checksum_kwargs(md5) if dest.protocol.checksum_kwargs else {}
+    dest.fs.pipe_file(target, data, **extra)

@@ -1,0 +1,255 @@
+"""Content-addressed uploads of files and trees.
+
+Layout under ``<raw-data prefix>/<project>/<domain>/``:
+
+- a file lands at ``<md5 hex>/<file name>`` (the name is kept: tasks and the data proxy need it);
+- a tree lands at ``<sha256 of its manifest>/<relative paths>``, and its manifest at
+  ``<sha256>.manifest.json``, written last: a tree is complete exactly when its manifest exists.
+
+A second upload of unchanged data costs a stat per file (hashes come from the local cache) and one
+existence check at the destination.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, TypeVar
+
+from union.config import Config, current
+from union.errors import (
+    NotADirectoryUploadError,
+    NotAFileError,
+    UnreadableFileError,
+    UploadError,
+    UploadPathNotFoundError,
+)
+from union.storage import manifest as manifest_mod
+from union.storage.destination import UploadDestination, upload_destination
+from union.storage.hashcache import HashCache, default_cache
+from union.storage.manifest import Manifest, ManifestEntry
+from union.storage.progress import ProgressCallback, Tracker
+from union.storage.transfer import copy_local, hash_file, matches_remote, put_remote, write_bytes_atomic
+from union.storage.walk import LocalFile, walk
+
+T = TypeVar("T")
+
+
+def _stat_input(path: os.PathLike[str] | str, what: str) -> tuple[Path, os.stat_result]:
+    p = Path(path).expanduser()
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise UploadPathNotFoundError(f"{what}: {p} does not exist. Check the path.") from None
+    except PermissionError as exc:
+        raise UnreadableFileError(f"{what}: cannot access {p}: permission denied. Fix its permissions.") from exc
+    return p, st
+
+
+def run_bounded(items: Iterable[T], work: Callable[[T], None], concurrency: int) -> None:
+    """Run ``work`` over ``items`` on at most ``concurrency`` threads, never queueing more than
+    twice that many; the first error cancels what has not started and is raised."""
+    if concurrency <= 1:
+        for item in items:
+            work(item)
+        return
+    failed = threading.Event()
+
+    def guarded(item: T) -> None:
+        if not failed.is_set():
+            try:
+                work(item)
+            except BaseException:
+                failed.set()
+                raise
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="union-upload") as pool:
+        pending: set[Future[None]] = set()
+        for item in items:
+            if failed.is_set():
+                break
+            pending.add(pool.submit(guarded, item))
+            if len(pending) >= concurrency * 2:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                _raise_first(done)
+        done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+        if failed.is_set():
+            for fut in pending:
+                fut.cancel()
+        _raise_first(done | pending if failed.is_set() else done)
+
+
+def _raise_first(futures: Iterable[Future[None]]) -> None:
+    for fut in futures:
+        if fut.done() and not fut.cancelled():
+            exc = fut.exception()
+            if exc is not None:
+                raise exc
+
+
+def upload_file(
+    fp: os.PathLike[str] | str,
+    *,
+    config: Config | None = None,
+    progress: ProgressCallback | None = None,
+    cache: HashCache | None = None,
+) -> tuple[str, str]:
+    """Upload one file; returns ``(md5 hex, uri)``. Unchanged content already stored is not sent again."""
+    path, st = _stat_input(fp, "upload_file")
+    if os.path.isdir(path):
+        raise NotAFileError(f"upload_file: {path} is a directory. Use upload_dir for directories.")
+    src = LocalFile.from_stat(path.name, os.path.abspath(path), st)
+    cfg = config or current()
+    dest = upload_destination(cfg)
+    cache = cache or default_cache()
+    tracker = Tracker(progress, 1, src.size)
+    tracker.start("uploading", 1, src.size)
+    on_bytes = tracker.add_bytes if progress else None
+    md5 = cache.get(src.key)
+
+    if md5 is None and dest.is_local:
+        # Cold local upload: hash while copying, then rename into the content address (one read).
+        md5, final = copy_local(dest, src, lambda d: dest.path(d.hex(), path.name), on_bytes=on_bytes)
+        cache.put_many([(src.key, md5)])
+        tracker.file_done(src.size)
+        tracker.finish()
+        return md5.hex(), dest.uri(final)
+
+    if md5 is None:
+        md5 = hash_file(src)
+        cache.put_many([(src.key, md5)])
+    target = dest.path(md5.hex(), path.name)
+    if matches_remote(dest, _info_or_none(dest, target), src.size, md5):
+        tracker.file_done(src.size, skipped=True)
+    elif dest.is_local:
+        copy_local(dest, src, target, expected_md5=md5, on_bytes=on_bytes)
+        tracker.file_done(src.size)
+    else:
+        put_remote(dest, src, target, md5, on_bytes=on_bytes)
+        tracker.file_done(src.size)
+    tracker.finish()
+    return md5.hex(), dest.uri(target)
+
+
+def _info_or_none(dest: UploadDestination, path: str) -> dict[str, Any] | None:
+    try:
+        info: dict[str, Any] = dest.fs.info(path)
+        return info
+    except FileNotFoundError:
+        return None
+
+
+def _hash_all(files: list[LocalFile], cache: HashCache, root: str, tracker: Tracker,
+              concurrency: int) -> list[bytes]:
+    """MD5 of every file, from the cache where the file is unchanged, else by reading it."""
+    known = cache.under(root)
+    digests: list[bytes | None] = []
+    missing: list[int] = []
+    for i, f in enumerate(files):
+        hit = known.get(f.path)
+        if hit is not None and hit[0] == f.key:
+            digests.append(hit[1])
+        else:
+            digests.append(None)
+            missing.append(i)
+    if missing:
+        tracker.start("hashing", len(missing), sum(files[i].size for i in missing))
+        on_bytes = tracker.add_bytes if tracker._callback else None
+
+        def one(i: int) -> None:
+            digests[i] = hash_file(files[i], on_bytes)
+            tracker.file_done()
+
+        run_bounded(missing, one, min(concurrency, os.cpu_count() or 2))
+        cache.put_many((files[i].key, digests[i]) for i in missing)  # type: ignore[misc]
+    return digests  # type: ignore[return-value]
+
+
+def _existing(dest: UploadDestination, tree: str) -> dict[str, dict[str, Any]]:
+    """What a previous, interrupted upload of this tree already stored (relpath -> info)."""
+    try:
+        found = dest.fs.find(tree, detail=True)
+    except FileNotFoundError:
+        return {}
+    prefix = tree.rstrip("/") + "/"
+    return {p[len(prefix):]: info for p, info in found.items() if p.startswith(prefix)}
+
+
+def upload_dir(
+    dir_path: os.PathLike[str] | str,
+    *,
+    config: Config | None = None,
+    progress: ProgressCallback | None = None,
+    allow_outside_symlinks: bool = False,
+    cache: HashCache | None = None,
+) -> tuple[str, str]:
+    """Upload a tree; returns ``(digest, uri)``. The tree becomes visible only once complete."""
+    path, _ = _stat_input(dir_path, "upload_dir")
+    if not path.is_dir():
+        raise NotADirectoryUploadError(f"upload_dir: {path} is a file, not a directory. "
+                                       "Use upload_file for single files.")
+    cfg = config or current()
+    cache = cache or default_cache()
+    root = os.path.abspath(path)
+    files, empty_dirs = walk(path, allow_outside_symlinks=allow_outside_symlinks)
+    tracker = Tracker(progress, len(files), sum(f.size for f in files))
+    digests = _hash_all(files, cache, root, tracker, cfg.upload_concurrency)
+    manifest = Manifest.build(
+        (ManifestEntry(f.relpath, d.hex(), f.size) for f, d in zip(files, digests)), empty_dirs
+    )
+    digest = manifest.digest
+    dest = upload_destination(cfg)
+    tree = dest.path(digest)
+    manifest_path = tree + manifest_mod.SUFFIX
+    tracker.start("uploading", len(files), manifest.total_bytes)
+    if dest.fs.exists(manifest_path):
+        for f in files:
+            tracker.file_done(f.size, skipped=True)
+        tracker.finish()
+        return digest, dest.uri(tree)
+
+    existing = _existing(dest, tree)
+    on_bytes = tracker.add_bytes if progress else None
+
+    def todo() -> Iterator[tuple[LocalFile, bytes]]:
+        for f, md5 in zip(files, digests):
+            if matches_remote(dest, existing.get(f.relpath), f.size, md5):
+                tracker.file_done(f.size, skipped=True)
+            else:
+                yield f, md5
+
+    def send(item: tuple[LocalFile, bytes]) -> None:
+        f, md5 = item
+        target = f"{tree}/{f.relpath}"
+        if dest.is_local:
+            copy_local(dest, f, target, expected_md5=md5, on_bytes=on_bytes)
+        else:
+            put_remote(dest, f, target, md5, on_bytes=on_bytes)
+        tracker.file_done(f.size)
+
+    run_bounded(todo(), send, cfg.upload_concurrency)
+    if dest.is_local:
+        for d in empty_dirs:
+            os.makedirs(f"{tree}/{d}", exist_ok=True)
+        if not files:
+            os.makedirs(tree, exist_ok=True)
+    write_bytes_atomic(dest, manifest_path, manifest.to_bytes())
+    tracker.finish()
+    return digest, dest.uri(tree)
+
+
+def read_manifest(uri: str, *, config: Config | None = None) -> Manifest:
+    """The manifest of a tree uploaded with ``upload_dir`` (proof that it is complete)."""
+    from union.storage.protocols import filesystem_for
+
+    cfg = config or current()
+    fs, _, tree = filesystem_for(uri, cfg.storage_options)
+    digest = tree.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        data = fs.cat_file(tree.rstrip("/") + manifest_mod.SUFFIX)
+    except FileNotFoundError:
+        raise UploadError(f"{uri} has no manifest: it is not a complete upload. Upload it again.") from None
+    return Manifest.from_bytes(data, expected_digest=digest)
