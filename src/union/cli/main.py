@@ -1,0 +1,48 @@
+"""Entry point of the ``union`` command: global options, then one subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from union import __version__
+from union.cli import plugins_cmd, upload_cmd
+from union.errors import UnionError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="union", description="Work with Union and Flyte from the shell.")
+    parser.add_argument("--version", action="version", version=f"union {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="config file (default: $UNION_CONFIG, "
+                        "./.union/config.yaml, ~/.union/config.yaml)")
+    parser.add_argument("--project", help="project to use")
+    parser.add_argument("--domain", help="domain to use")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (plugins_cmd, upload_cmd):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        if args.config or args.project or args.domain:
+            from union.config import init
+
+            init(args.config, project=args.project, domain=args.domain)
+        return int(args.func(args))
+    except UnionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
