@@ -43,3 +43,10 @@ def redact_url(url: str) -> str:
     query = REDACTED if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
+
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.I)
+
+
+def redact_text(text: str) -> str:
+    """Redact every URL found in free text (error messages from backends may embed signed URLs)."""
+    return _URL.sub(lambda m: redact_url(m.group(0)), text)

@@ -14,8 +14,11 @@ from union.errors import UnionError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="union", description="Work with Union and Flyte from the shell.")
     parser.add_argument("--version", action="version", version=f"union {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="config file (default: $UNION_CONFIG, "
-                        "./.union/config.yaml, ~/.union/config.yaml)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $UNION_CONFIG, ./.union/config.yaml, ~/.union/config.yaml)",
+    )
     parser.add_argument("--project", help="project to use")
     parser.add_argument("--domain", help="domain to use")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

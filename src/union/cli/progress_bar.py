@@ -39,8 +39,10 @@ class ProgressBar:
             filled = int(self.width * min(frac, 1.0))
             bar = "#" * filled + "-" * (self.width - filled)
             skipped = f", {p.files_skipped} unchanged" if p.files_skipped else ""
-            self.stream.write(f"\r{p.phase:<9} [{bar}] {p.files_done}/{p.files_total} files, "
-                              f"{_size(p.bytes_done)}/{_size(p.bytes_total)}{skipped}\033[K")
+            self.stream.write(
+                f"\r{p.phase:<9} [{bar}] {p.files_done}/{p.files_total} files, "
+                f"{_size(p.bytes_done)}/{_size(p.bytes_total)}{skipped}\033[K"
+            )
             if p.phase == "done":
                 self.stream.write("\n")
             self.stream.flush()

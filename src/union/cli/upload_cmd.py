@@ -10,8 +10,11 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("upload", help="upload a file or directory, content-addressed")
     p.add_argument("path", type=Path, help="a file or a directory")
-    p.add_argument("--allow-outside-symlinks", action="store_true",
-                   help="follow symlinks that point outside the directory")
+    p.add_argument(
+        "--allow-outside-symlinks",
+        action="store_true",
+        help="follow symlinks that point outside the directory",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
     p.set_defaults(func=run)
@@ -25,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
     bar = None if args.no_progress else ProgressBar()
     config = current()
     if args.path.is_dir():
-        digest, uri = upload_dir(args.path, config=config, progress=bar,
-                                 allow_outside_symlinks=args.allow_outside_symlinks)
+        digest, uri = upload_dir(
+            args.path, config=config, progress=bar, allow_outside_symlinks=args.allow_outside_symlinks
+        )
     else:
         digest, uri = upload_file(args.path, config=config, progress=bar)
     if args.json:

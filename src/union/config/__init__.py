@@ -49,8 +49,10 @@ def _from_env() -> dict[str, Any]:
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"${var}: not valid JSON ({exc.msg}). Set it to a JSON object, "
-                                  'for example {"anon": false}.') from exc
+                raise ConfigError(
+                    f"${var}: not valid JSON ({exc.msg}). Set it to a JSON object, "
+                    'for example {"anon": false}.'
+                ) from exc
         values[field_name] = validate(field_name, value, f"${var}")
     return values
 
@@ -72,8 +74,10 @@ def resolve(config_file: str | os.PathLike[str] | None = None, **overrides: Any)
     """Build a Config from every source; ``overrides`` are explicit arguments (None means unset)."""
     unknown = [name for name in overrides if name not in FIELDS]
     if unknown:
-        raise ConfigError(f"unknown setting {unknown[0]!r}.{suggest(unknown[0], FIELDS)} "
-                          f"Known settings: {', '.join(FIELDS)}.")
+        raise ConfigError(
+            f"unknown setting {unknown[0]!r}.{suggest(unknown[0], FIELDS)} "
+            f"Known settings: {', '.join(FIELDS)}."
+        )
     explicit = {k: validate(k, v, f"argument {k}") for k, v in overrides.items() if v is not None}
     env = _from_env()
     file_path = find_config_file(config_file)

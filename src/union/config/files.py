@@ -15,7 +15,7 @@ from union.config.settings import suggest, validate
 from union.errors import ConfigError
 
 # section -> {yaml key -> Config field}; a None field means "known to Flyte, not used here".
-_ADMIN = {
+_ADMIN: dict[str, str | None] = {
     "endpoint": "endpoint",
     "insecure": "insecure",
     "authType": "auth_type",
@@ -23,23 +23,51 @@ _ADMIN = {
     "clientSecretEnvVar": "client_secret_env_var",
     **dict.fromkeys(
         [
-            "insecureSkipVerify", "caCertFilePath", "maxBackoffDelay", "perRetryTimeout", "maxRetries",
-            "maxMessageSizeBytes", "tokenRefreshWindow", "useAuth", "clientSecretLocation", "scopes",
-            "useAudienceFromAdmin", "audience", "authorizationServerUrl", "tokenUrl", "authorizationHeader",
-            "pkceConfig", "deviceFlowConfig", "command", "proxyCommand", "defaultServiceConfig",
-            "httpProxyURL", "maxMessageSize",
+            "insecureSkipVerify",
+            "caCertFilePath",
+            "maxBackoffDelay",
+            "perRetryTimeout",
+            "maxRetries",
+            "maxMessageSizeBytes",
+            "tokenRefreshWindow",
+            "useAuth",
+            "clientSecretLocation",
+            "scopes",
+            "useAudienceFromAdmin",
+            "audience",
+            "authorizationServerUrl",
+            "tokenUrl",
+            "authorizationHeader",
+            "pkceConfig",
+            "deviceFlowConfig",
+            "command",
+            "proxyCommand",
+            "defaultServiceConfig",
+            "httpProxyURL",
+            "maxMessageSize",
         ]
     ),
 }
-_TASK = {"org": "org", "project": "project", "domain": "domain"}
-_STORAGE = {
+_TASK: dict[str, str | None] = {"org": "org", "project": "project", "domain": "domain"}
+_STORAGE: dict[str, str | None] = {
     "raw_data_prefix": "raw_data_prefix",
     "rawDataPrefix": "raw_data_prefix",
     "options": "storage_options",
     "upload_concurrency": "upload_concurrency",
     # Flyte's own storage section (flytectl / flytepropeller): mapped onto fsspec options below.
-    **dict.fromkeys(["type", "container", "connection", "stow", "cache", "limits",
-                     "enable-multicontainer", "defaultHttpClient", "signedUrl"]),
+    **dict.fromkeys(
+        [
+            "type",
+            "container",
+            "connection",
+            "stow",
+            "cache",
+            "limits",
+            "enable-multicontainer",
+            "defaultHttpClient",
+            "signedUrl",
+        ]
+    ),
 }
 _SECTIONS: dict[str, dict[str, str | None]] = {"admin": _ADMIN, "task": _TASK, "storage": _STORAGE}
 _TOP_LEVEL = {"variant": "variant"}
@@ -80,18 +108,24 @@ def load_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"{where}: config file not found. Check the path, or unset UNION_CONFIG.") from None
     except OSError as exc:
-        raise ConfigError(f"{where}: cannot read the config file ({exc.strerror}). Check its permissions.") from exc
+        raise ConfigError(
+            f"{where}: cannot read the config file ({exc.strerror}). Check its permissions."
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}. Fix the syntax.") from exc
+        raise ConfigError(
+            f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}. Fix the syntax."
+        ) from exc
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a mapping of sections (admin, task, storage), "
-                          f"got {type(data).__name__}. See docs/configuration.md.")
+        raise ConfigError(
+            f"{where}: expected a mapping of sections (admin, task, storage), "
+            f"got {type(data).__name__}. See docs/configuration.md."
+        )
     values: dict[str, Any] = {}
     for key, field_name in _TOP_LEVEL.items():
         if key in data:
@@ -101,16 +135,20 @@ def load_file(path: Path) -> dict[str, Any]:
         if section is None:
             continue
         if not isinstance(section, Mapping):
-            raise ConfigError(f"{where}: section {section_name!r} must be a mapping, got "
-                              f"{type(section).__name__}. Write it as key: value pairs.")
+            raise ConfigError(
+                f"{where}: section {section_name!r} must be a mapping, got "
+                f"{type(section).__name__}. Write it as key: value pairs."
+            )
         for key, value in section.items():
             if key not in known:
-                raise ConfigError(f"{where}: unknown key {section_name}.{key}.{suggest(str(key), list(known))} "
-                                  "Remove it or correct the spelling.")
-            field_name = known[key]
-            if field_name is not None:
-                values[field_name] = validate(field_name, value, f"{where}: {section_name}.{key}")
+                raise ConfigError(
+                    f"{where}: unknown key {section_name}.{key}.{suggest(str(key), list(known))} "
+                    "Remove it or correct the spelling."
+                )
+            target = known[key]
+            if target is not None:
+                values[target] = validate(target, value, f"{where}: {section_name}.{key}")
         if section_name == "storage":
-            for field_name, value in _flyte_storage(section, where).items():
-                values.setdefault(field_name, value)
+            for name, value in _flyte_storage(section, where).items():
+                values.setdefault(name, value)
     return values

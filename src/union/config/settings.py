@@ -65,7 +65,16 @@ def validate(key: str, value: Any, where: str) -> Any:
     if key == "insecure":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        if isinstance(value, str) and value.strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
             return value.strip().lower() in ("1", "true", "yes", "on")
         raise fail(f"{value!r} is not a boolean", "Use true or false.")
     if key == "upload_concurrency":
@@ -74,12 +83,16 @@ def validate(key: str, value: Any, where: str) -> Any:
         except (TypeError, ValueError):
             number = 0
         if isinstance(value, bool) or number < 1 or number > 1024 or str(number) != str(value).strip():
-            raise fail(f"{value!r} is not a whole number from 1 to 1024", "Set a positive whole number such as 16.")
+            raise fail(
+                f"{value!r} is not a whole number from 1 to 1024", "Set a positive whole number such as 16."
+            )
         return number
     if key == "storage_options":
         if not isinstance(value, Mapping):
-            raise fail(f"expected a mapping of fsspec options, got {type(value).__name__}",
-                       "Write it as key: value pairs (in YAML) or a JSON object (in UNION_STORAGE_OPTIONS).")
+            raise fail(
+                f"expected a mapping of fsspec options, got {type(value).__name__}",
+                "Write it as key: value pairs (in YAML) or a JSON object (in UNION_STORAGE_OPTIONS).",
+            )
         return dict(value)
     if not isinstance(value, str):
         raise fail(f"expected text, got {type(value).__name__} {value!r}", "Quote the value as a string.")
@@ -88,19 +101,27 @@ def validate(key: str, value: Any, where: str) -> Any:
         for known in AUTH_TYPES:
             if known.lower() == value.lower():
                 return known
-        raise fail(f"unknown auth type {value!r}", f"Use one of {', '.join(AUTH_TYPES)}.{suggest(value, AUTH_TYPES)}")
+        raise fail(
+            f"unknown auth type {value!r}", f"Use one of {', '.join(AUTH_TYPES)}.{suggest(value, AUTH_TYPES)}"
+        )
     if key == "endpoint":
         if not value or not _ENDPOINT.match(value):
-            raise fail(f"{value!r} is not an endpoint",
-                       "Write it as dns:///host, https://host, http://host:port or host:port.")
+            raise fail(
+                f"{value!r} is not an endpoint",
+                "Write it as dns:///host, https://host, http://host:port or host:port.",
+            )
         return value
     if key in ("project", "domain", "org", "variant"):
         if not _NAME.match(value):
-            raise fail(f"{value!r} is not a valid {key} name",
-                       "Use letters, digits, '-', '_' and '.', starting with a letter or digit.")
+            raise fail(
+                f"{value!r} is not a valid {key} name",
+                "Use letters, digits, '-', '_' and '.', starting with a letter or digit.",
+            )
         return value
     if key == "raw_data_prefix":
         if not value:
-            raise fail("the raw-data prefix is empty", "Set a URI such as s3://bucket/prefix or a local path.")
+            raise fail(
+                "the raw-data prefix is empty", "Set a URI such as s3://bucket/prefix or a local path."
+            )
         return value
     return value

@@ -43,7 +43,11 @@ def _azure_checksum(md5: bytes) -> dict[str, Any]:
 
 def _azure_md5(info: Mapping[str, Any]) -> bytes | None:
     settings = info.get("content_settings") or {}
-    md5 = settings.get("content_md5") if isinstance(settings, Mapping) else getattr(settings, "content_md5", None)
+    md5 = (
+        settings.get("content_md5")
+        if isinstance(settings, Mapping)
+        else getattr(settings, "content_md5", None)
+    )
     return bytes(md5) if md5 else None
 
 

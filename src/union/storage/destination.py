@@ -39,8 +39,10 @@ def destination_from_config(config: Config) -> UploadDestination:
     if not prefix:
         from union.errors import ConfigError
 
-        raise ConfigError("no raw-data prefix is configured. Set storage.raw_data_prefix in your config "
-                          "or UNION_RAW_DATA_PREFIX, e.g. s3://bucket/data.")
+        raise ConfigError(
+            "no raw-data prefix is configured. Set storage.raw_data_prefix in your config "
+            "or UNION_RAW_DATA_PREFIX, e.g. s3://bucket/data."
+        )
     fs, proto, root = filesystem_for(prefix, config.storage_options)
     parts = [root.rstrip("/")] + [p for p in (config.project, config.domain) if p]
     return UploadDestination(fs=fs, root="/".join(parts), protocol=proto)

@@ -44,7 +44,9 @@ class HashCache:
     def _open(self) -> sqlite3.Connection | None:
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.db_path), timeout=30, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(
+                str(self.db_path), timeout=30, check_same_thread=False, isolation_level=None
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
@@ -55,8 +57,9 @@ class HashCache:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(self.db_path) + suffix).unlink(missing_ok=True)
             try:
-                conn = sqlite3.connect(str(self.db_path), timeout=30, check_same_thread=False,
-                                       isolation_level=None)
+                conn = sqlite3.connect(
+                    str(self.db_path), timeout=30, check_same_thread=False, isolation_level=None
+                )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
                 return conn

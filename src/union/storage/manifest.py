@@ -61,6 +61,8 @@ class Manifest:
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityError(f"not a valid union manifest: {exc}. Upload the directory again.") from exc
         if expected_digest is not None and manifest.digest != expected_digest:
-            raise IntegrityError(f"manifest digest {manifest.digest} does not match {expected_digest}. "
-                                 "The stored tree is damaged: upload the directory again.")
+            raise IntegrityError(
+                f"manifest digest {manifest.digest} does not match {expected_digest}. "
+                "The stored tree is damaged: upload the directory again."
+            )
         return manifest

@@ -25,8 +25,9 @@ ProgressCallback = Callable[[UploadProgress], None]
 class Tracker:
     """Thread-safe counters that call the user's callback with consistent snapshots."""
 
-    def __init__(self, callback: ProgressCallback | None, files_total: int, bytes_total: int,
-                 phase: str = "uploading") -> None:
+    def __init__(
+        self, callback: ProgressCallback | None, files_total: int, bytes_total: int, phase: str = "uploading"
+    ) -> None:
         self._callback = callback
         self._lock = threading.Lock()
         self.phase = phase
@@ -67,6 +68,12 @@ class Tracker:
         if self._callback is None:
             return
         with self._lock:
-            snap = UploadProgress(self.phase, self.files_done, self.files_total, self.bytes_done,
-                                  self.bytes_total, self.files_skipped)
+            snap = UploadProgress(
+                self.phase,
+                self.files_done,
+                self.files_total,
+                self.bytes_done,
+                self.bytes_total,
+                self.files_skipped,
+            )
         self._callback(snap)

@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from union.config.settings import suggest
 from union.errors import MissingExtraError, StorageOptionsError, UnknownProtocolError
-from union.redact import redact_mapping
+from union.redact import redact_mapping, redact_text
 
 
 @dataclass(frozen=True)
@@ -48,40 +49,60 @@ class StorageProtocol:
             ) from exc
         cls = getattr(module, class_name, None)
         if not isinstance(cls, type):
-            raise MissingExtraError(f"{self.class_path} is not a class; the plugin providing "
-                                    f"{self.name}:// is broken. Reinstall it: {self.install_hint}")
+            raise MissingExtraError(
+                f"{self.class_path} is not a class; the plugin providing "
+                f"{self.name}:// is broken. Reinstall it: {self.install_hint}"
+            )
         return cls
 
     def filesystem(self, options: Mapping[str, Any] | None = None) -> Any:
         """Instantiate the filesystem; unknown or rejected options are a typed error naming them."""
         cls = self.load_class()
         merged = {**self.default_options, **(options or {})}
+        accepted = accepted_options(cls)
+        unknown = sorted(set(merged) - accepted)
+        if unknown:
+            hint = suggest(unknown[0], sorted(accepted))
+            raise StorageOptionsError(
+                f"{self.name}:// does not take the storage option(s) {', '.join(unknown)}.{hint} "
+                f"It accepts: {', '.join(sorted(accepted))}. Fix storage.options in your config "
+                "or UNION_STORAGE_OPTIONS."
+            )
         try:
             return cls(**merged)
-        except TypeError as exc:
-            raise StorageOptionsError(self._options_problem(cls, merged, exc)) from exc
-        except (ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError) as exc:
             raise StorageOptionsError(
-                f"{self.name}:// rejected its storage options {redact_mapping(merged)}: {exc}. "
-                "Fix the storage options in your config (storage.options) or UNION_STORAGE_OPTIONS."
+                f"{self.name}:// rejected its storage options {redact_mapping(merged)}: "
+                f"{redact_text(str(exc))}. Fix storage.options in your config or UNION_STORAGE_OPTIONS."
             ) from exc
 
-    def _options_problem(self, cls: type, merged: Mapping[str, Any], exc: Exception) -> str:
-        accepted: set[str] = set()
-        for klass in cls.__mro__:
-            init = klass.__dict__.get("__init__")
-            if init is None:
-                continue
-            try:
-                params = inspect.signature(init).parameters.values()
-            except (TypeError, ValueError):
-                continue
-            accepted |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        bad = sorted(set(merged) - accepted - {"self"}) if accepted else []
-        what = f"unknown option(s) {', '.join(bad)}" if bad else str(exc)
-        return (f"{self.name}:// rejected its storage options: {what}. "
-                f"Accepted options include: {', '.join(sorted(accepted - {'self'})[:25])}. "
-                "Fix storage.options in your config or UNION_STORAGE_OPTIONS.")
+
+# Options every fsspec filesystem understands through AbstractFileSystem and its instance cache.
+_FSSPEC_COMMON = {
+    "use_listings_cache",
+    "listings_expiry_time",
+    "max_paths",
+    "skip_instance_cache",
+    "asynchronous",
+    "loop",
+    "batch_size",
+}
+
+
+def accepted_options(cls: type) -> set[str]:
+    """Keyword names a filesystem class declares anywhere in its ``__init__`` chain."""
+    accepted = set(_FSSPEC_COMMON)
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        accepted |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    accepted.discard("self")
+    return accepted
 
 
 def split_protocol(uri: str) -> tuple[str, str]:

@@ -32,18 +32,22 @@ OnBytes = Callable[[int], None]
 
 def _open_source(src: LocalFile) -> Any:
     try:
-        return open(src.path, "rb", buffering=0)  # noqa: SIM115 - closed by callers' with-blocks
+        return open(src.path, "rb", buffering=0)
     except FileNotFoundError as exc:
-        raise UploadPathNotFoundError(f"{src.path} disappeared before it was uploaded. "
-                                      "Upload again once the directory is stable.") from exc
+        raise UploadPathNotFoundError(
+            f"{src.path} disappeared before it was uploaded. Upload again once the directory is stable."
+        ) from exc
     except PermissionError as exc:
-        raise UnreadableFileError(f"cannot read {src.path}: permission denied. "
-                                  "Fix its permissions or leave it out of the upload.") from exc
+        raise UnreadableFileError(
+            f"cannot read {src.path}: permission denied. Fix its permissions or leave it out of the upload."
+        ) from exc
 
 
 def _changed(src: LocalFile, detail: str) -> SourceChangedError:
-    return SourceChangedError(f"{src.path} changed while it was being uploaded ({detail}); nothing was "
-                              "published for it. Upload again once the file is no longer being written.")
+    return SourceChangedError(
+        f"{src.path} changed while it was being uploaded ({detail}); nothing was "
+        "published for it. Upload again once the file is no longer being written."
+    )
 
 
 def _check_unchanged(src: LocalFile, fd: int, read: int) -> None:
@@ -109,8 +113,9 @@ def copy_local(
     return digest, final
 
 
-def _verify_remote(dest: UploadDestination, target: str, src: LocalFile, md5: bytes,
-                   response: Any = None) -> None:
+def _verify_remote(
+    dest: UploadDestination, target: str, src: LocalFile, md5: bytes, response: Any = None
+) -> None:
     """Confirm the stored object has the size and (where reported) the MD5 that was sent."""
     remote_md5 = dest.protocol.remote_md5
     if isinstance(response, Mapping) and remote_md5 is not None:
@@ -118,20 +123,26 @@ def _verify_remote(dest: UploadDestination, target: str, src: LocalFile, md5: by
         if reported is not None:
             if reported != md5:
                 _discard(dest, target)
-                raise IntegrityError(f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but "
-                                     f"{md5.hex()} was sent; the object was removed. Upload again.")
+                raise IntegrityError(
+                    f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but "
+                    f"{md5.hex()} was sent; the object was removed. Upload again."
+                )
             return
     info = dest.fs.info(target)
     size = info.get("size")
     if size is not None and int(size) != src.size:
         _discard(dest, target)
-        raise IntegrityError(f"{dest.uri(target)} holds {size} bytes but {src.size} were sent; the object "
-                             "was removed. Upload again.")
+        raise IntegrityError(
+            f"{dest.uri(target)} holds {size} bytes but {src.size} were sent; the object "
+            "was removed. Upload again."
+        )
     reported = remote_md5(info) if remote_md5 is not None else None
     if reported is not None and reported != md5:
         _discard(dest, target)
-        raise IntegrityError(f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but {md5.hex()} "
-                             "was sent; the object was removed. Upload again.")
+        raise IntegrityError(
+            f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but {md5.hex()} "
+            "was sent; the object was removed. Upload again."
+        )
 
 
 def _discard(dest: UploadDestination, target: str) -> None:

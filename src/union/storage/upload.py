@@ -12,21 +12,25 @@ existence check at the destination.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from union.config import Config, current
 from union.errors import (
     NotADirectoryUploadError,
     NotAFileError,
+    StorageError,
+    UnionError,
     UnreadableFileError,
     UploadError,
     UploadPathNotFoundError,
 )
+from union.redact import redact_text
 from union.storage import manifest as manifest_mod
 from union.storage.destination import UploadDestination, upload_destination
 from union.storage.hashcache import HashCache, default_cache
@@ -36,6 +40,8 @@ from union.storage.transfer import copy_local, hash_file, matches_remote, put_re
 from union.storage.walk import LocalFile, walk
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 def _stat_input(path: os.PathLike[str] | str, what: str) -> tuple[Path, os.stat_result]:
@@ -45,7 +51,9 @@ def _stat_input(path: os.PathLike[str] | str, what: str) -> tuple[Path, os.stat_
     except FileNotFoundError:
         raise UploadPathNotFoundError(f"{what}: {p} does not exist. Check the path.") from None
     except PermissionError as exc:
-        raise UnreadableFileError(f"{what}: cannot access {p}: permission denied. Fix its permissions.") from exc
+        raise UnreadableFileError(
+            f"{what}: cannot access {p}: permission denied. Fix its permissions."
+        ) from exc
     return p, st
 
 
@@ -90,6 +98,26 @@ def _raise_first(futures: Iterable[Future[None]]) -> None:
                 raise exc
 
 
+def _typed_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a backend's own exceptions (botocore, azure, aiohttp...) into a StorageError without secrets."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (UnionError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise StorageError(
+                f"{func.__name__} failed at the storage backend: {type(exc).__name__}: "
+                f"{redact_text(str(exc))}. Check that the raw-data prefix is reachable and that the "
+                "credentials in the storage options are right."
+            ) from exc
+
+    return wrapper
+
+
+@_typed_errors
 def upload_file(
     fp: os.PathLike[str] | str,
     *,
@@ -142,8 +170,9 @@ def _info_or_none(dest: UploadDestination, path: str) -> dict[str, Any] | None:
         return None
 
 
-def _hash_all(files: list[LocalFile], cache: HashCache, root: str, tracker: Tracker,
-              concurrency: int) -> list[bytes]:
+def _hash_all(
+    files: list[LocalFile], cache: HashCache, root: str, tracker: Tracker, concurrency: int
+) -> list[bytes]:
     """MD5 of every file, from the cache where the file is unchanged, else by reading it."""
     known = cache.under(root)
     digests: list[bytes | None] = []
@@ -175,9 +204,10 @@ def _existing(dest: UploadDestination, tree: str) -> dict[str, dict[str, Any]]:
     except FileNotFoundError:
         return {}
     prefix = tree.rstrip("/") + "/"
-    return {p[len(prefix):]: info for p, info in found.items() if p.startswith(prefix)}
+    return {p[len(prefix) :]: info for p, info in found.items() if p.startswith(prefix)}
 
 
+@_typed_errors
 def upload_dir(
     dir_path: os.PathLike[str] | str,
     *,
@@ -189,8 +219,9 @@ def upload_dir(
     """Upload a tree; returns ``(digest, uri)``. The tree becomes visible only once complete."""
     path, _ = _stat_input(dir_path, "upload_dir")
     if not path.is_dir():
-        raise NotADirectoryUploadError(f"upload_dir: {path} is a file, not a directory. "
-                                       "Use upload_file for single files.")
+        raise NotADirectoryUploadError(
+            f"upload_dir: {path} is a file, not a directory. Use upload_file for single files."
+        )
     cfg = config or current()
     cache = cache or default_cache()
     root = os.path.abspath(path)
@@ -198,7 +229,7 @@ def upload_dir(
     tracker = Tracker(progress, len(files), sum(f.size for f in files))
     digests = _hash_all(files, cache, root, tracker, cfg.upload_concurrency)
     manifest = Manifest.build(
-        (ManifestEntry(f.relpath, d.hex(), f.size) for f, d in zip(files, digests)), empty_dirs
+        (ManifestEntry(f.relpath, d.hex(), f.size) for f, d in zip(files, digests, strict=True)), empty_dirs
     )
     digest = manifest.digest
     dest = upload_destination(cfg)
@@ -215,7 +246,7 @@ def upload_dir(
     on_bytes = tracker.add_bytes if progress else None
 
     def todo() -> Iterator[tuple[LocalFile, bytes]]:
-        for f, md5 in zip(files, digests):
+        for f, md5 in zip(files, digests, strict=True):
             if matches_remote(dest, existing.get(f.relpath), f.size, md5):
                 tracker.file_done(f.size, skipped=True)
             else:

@@ -60,8 +60,10 @@ def walk(root: Path, *, allow_outside_symlinks: bool = False) -> tuple[list[Loca
             with os.scandir(dir_path) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except PermissionError as exc:
-            raise UnreadableFileError(f"cannot list directory {dir_path}: permission denied. "
-                                      "Fix its permissions or leave it out of the upload.") from exc
+            raise UnreadableFileError(
+                f"cannot list directory {dir_path}: permission denied. "
+                "Fix its permissions or leave it out of the upload."
+            ) from exc
         if not entries and rel_prefix:
             empty_dirs.append(rel_prefix.rstrip("/"))
         for entry in entries:
@@ -93,8 +95,10 @@ def walk(root: Path, *, allow_outside_symlinks: bool = False) -> tuple[list[Loca
             elif statmod.S_ISREG(st.st_mode):
                 files.append(LocalFile.from_stat(rel, entry.path, st))
             else:
-                raise UploadError(f"{entry.path} is not a regular file or directory (a socket, pipe or "
-                                  "device). Leave it out of the upload.")
+                raise UploadError(
+                    f"{entry.path} is not a regular file or directory (a socket, pipe or "
+                    "device). Leave it out of the upload."
+                )
     files.sort(key=lambda f: f.relpath)
     empty_dirs.sort()
     return files, empty_dirs
