@@ -83,7 +83,10 @@ def test_init_sets_the_process_configuration():
 
 
 def test_flyte_storage_connection_becomes_fsspec_options(tmp_path):
-    cfg = resolve(write(tmp_path / "c.yaml", """
+    cfg = resolve(
+        write(
+            tmp_path / "c.yaml",
+            """
 storage:
   type: minio
   container: my-bucket
@@ -92,7 +95,9 @@ storage:
     access-key: minio
     secret-key: miniostorage
     region: us-east-1
-"""))
+""",
+        )
+    )
     assert cfg.raw_data_prefix == "s3://my-bucket/data"
     assert cfg.storage_options == {
         "client_kwargs": {"endpoint_url": "http://localhost:30002", "region_name": "us-east-1"},

@@ -72,31 +72,45 @@ def test_block_and_allow_lists(site, monkeypatch):
 def test_a_plugin_that_fails_to_import_is_named(site, monkeypatch):
     install_plugin(site, monkeypatch, "broken_import", "import does_not_exist_anywhere\n")
     reset()
-    with pytest.raises(PluginError, match=r"plugin 'broken_import' .*failed to import.*UNION_DISABLE_PLUGINS"):
+    with pytest.raises(
+        PluginError, match=r"plugin 'broken_import' .*failed to import.*UNION_DISABLE_PLUGINS"
+    ):
         hook()
 
 
 def test_a_plugin_that_crashes_in_a_hook_is_named(site, monkeypatch):
-    install_plugin(site, monkeypatch, "crashy_defaults", """
+    install_plugin(
+        site,
+        monkeypatch,
+        "crashy_defaults",
+        """
 from union.plugins import hookimpl
 
 @hookimpl
 def union_config_defaults(config):
     raise RuntimeError("kaboom")
-""")
+""",
+    )
     reset()
-    with pytest.raises(PluginError, match=r"plugin 'crashy_defaults' failed in hook union_config_defaults.*kaboom"):
+    with pytest.raises(
+        PluginError, match=r"plugin 'crashy_defaults' failed in hook union_config_defaults.*kaboom"
+    ):
         resolve()
 
 
 def test_a_plugin_implementing_an_unknown_hook_is_named(site, monkeypatch):
-    install_plugin(site, monkeypatch, "invalid_hook", """
+    install_plugin(
+        site,
+        monkeypatch,
+        "invalid_hook",
+        """
 from union.plugins import hookimpl
 
 @hookimpl
 def union_no_such_hook():
     return 1
-""")
+""",
+    )
     reset()
     with pytest.raises(PluginError, match=r"plugin 'invalid_hook' is not a valid union plugin"):
         hook()
@@ -111,9 +125,13 @@ def test_cli_lists_plugins_versions_and_hooks(site, monkeypatch, capsys):
     assert main(["plugins", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["good_defaults"] == {
-        "name": "good_defaults", "distribution": "good-defaults", "version": "2.5",
+        "name": "good_defaults",
+        "distribution": "good-defaults",
+        "version": "2.5",
         "hooks": ["union_config_defaults"],
     }
     assert set(rows["union.builtin"]["hooks"]) == {
-        "union_config_defaults", "union_storage_protocols", "union_upload_destination",
+        "union_config_defaults",
+        "union_storage_protocols",
+        "union_upload_destination",
     }
