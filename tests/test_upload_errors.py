@@ -24,7 +24,6 @@ from union.errors import (
     SymlinkEscapeError,
     SymlinkLoopError,
     UnknownProtocolError,
-    UnreadableFileError,
     UploadError,
     UploadPathNotFoundError,
 )
