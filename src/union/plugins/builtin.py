@@ -42,6 +42,8 @@ def _azure_checksum(md5: bytes) -> dict[str, Any]:
 
 
 def _azure_md5(info: Mapping[str, Any]) -> bytes | None:
+    if info.get("content_md5"):  # an upload_blob response
+        return bytes(info["content_md5"])
     settings = info.get("content_settings") or {}
     md5 = (
         settings.get("content_md5")

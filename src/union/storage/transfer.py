@@ -165,7 +165,11 @@ def put_remote(
         if hashlib.md5(data, usedforsecurity=False).digest() != md5:
             raise _changed(src, "its content no longer matches the hash taken before the upload")
         extra = dest.protocol.checksum_kwargs(md5) if dest.protocol.checksum_kwargs else {}
-        response = dest.fs.pipe_file(target, data, **extra)
+        try:
+            response = dest.fs.pipe_file(target, data, **extra)
+        except BaseException:
+            _discard(dest, target)  # some clients check the checksum only after the object is stored
+            raise
         if on_bytes:
             on_bytes(len(data))
         _verify_remote(dest, target, src, md5, response)
