@@ -135,3 +135,30 @@ def test_cli_lists_plugins_versions_and_hooks(site, monkeypatch, capsys):
         "union_storage_protocols",
         "union_upload_destination",
     }
+
+
+DESTINATION_PLUGIN = """
+import fsspec
+from union.plugins import hookimpl
+from union.storage.destination import UploadDestination
+from union.storage.protocols import lookup
+
+@hookimpl
+def union_upload_destination(config):
+    return UploadDestination(fs=fsspec.filesystem("memory"), root="/plugin-dest/" + config.project,
+                             protocol=lookup("memory"))
+"""
+
+
+def test_a_plugin_supplies_the_whole_upload_destination(site, monkeypatch, tmp_path):
+    import fsspec
+
+    from union.remote import upload_file
+
+    install_plugin(site, monkeypatch, "good_destination", DESTINATION_PLUGIN)
+    reset()
+    src = tmp_path / "f.txt"
+    src.write_text("routed by a plugin")
+    md5, uri = upload_file(src)
+    assert uri == f"memory:///plugin-dest/default/{md5}/f.txt"
+    assert fsspec.filesystem("memory").cat_file(f"/plugin-dest/default/{md5}/f.txt") == b"routed by a plugin"
