@@ -1,0 +1,1 @@
+"""One module per family of types; each transformer encodes both a literal and a nested (plain) form."""
