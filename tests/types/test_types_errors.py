@@ -106,6 +106,13 @@ MISMATCHES: list[tuple[str, Any, Any, str, str]] = [
     ("datetime-date", dt.datetime, dt.date(2024, 1, 1), "expected datetime.datetime", "got date"),
     ("datetime-str", dt.datetime, "2024-01-01", "expected datetime.datetime", "got str"),
     ("timedelta-int", dt.timedelta, 5, "expected datetime.timedelta", "got int 5"),
+    (
+        "datetime-pre-utc",
+        dt.datetime,
+        dt.datetime.min.replace(tzinfo=dt.timezone(dt.timedelta(hours=5))),
+        "representable in UTC",
+        "got datetime",
+    ),
     ("timedelta-huge", dt.timedelta, dt.timedelta(days=4_000_000), "10,000 years", "got timedelta"),
     ("none-zero", None, 0, "expected None", "got int 0"),
     ("optional-str", Optional[int], "x", "expected int", "got str 'x'"),
@@ -161,8 +168,14 @@ def _binary(data: bytes, tag: str = "msgpack") -> literals_pb2.Literal:
 
 
 LITERAL_MISMATCHES: list[tuple[str, literals_pb2.Literal, Any, str, str]] = [
-    ("str-as-int", to_literal("1", str), int, "a literal for int", "a string_value primitive literal"),
-    ("int-as-str", to_literal(1, int), str, "a literal for str", "a integer primitive literal"),
+    (
+        "str-as-int",
+        to_literal("1", str),
+        int,
+        "a literal for int",
+        "a primitive literal holding string_value",
+    ),
+    ("int-as-str", to_literal(1, int), str, "a literal for str", "a primitive literal holding integer"),
     ("frac-float-as-int", to_literal(1.5, float), int, "expected int", "got float 1.5"),
     (
         "collection-as-dict",
@@ -173,7 +186,7 @@ LITERAL_MISMATCHES: list[tuple[str, literals_pb2.Literal, Any, str, str]] = [
     ),
     ("map-as-list", to_literal({}, dict[str, int]), list[int], "list[int]", "a map literal"),
     ("none-as-int", to_literal(None, None), int, "a literal for int", "a none literal"),
-    ("int-as-none", to_literal(1, int), None, "a literal for None", "a integer primitive literal"),
+    ("int-as-none", to_literal(1, int), None, "a literal for None", "a primitive literal holding integer"),
     ("empty", literals_pb2.Literal(), int, "a literal for int", "an empty literal"),
     ("bad-enum", to_literal("purple", str), Color, "Color", "got str 'purple'"),
     ("bytes-as-str", to_literal(b"x", bytes), str, "a literal for str", "a binary literal (tag 'bytes')"),
@@ -196,7 +209,7 @@ LITERAL_MISMATCHES: list[tuple[str, literals_pb2.Literal, Any, str, str]] = [
         literals_pb2.Literal(scalar=literals_pb2.Scalar(blob=literals_pb2.Blob(uri="s3://x"))),
         str,
         "a literal for str",
-        "a blob literal",
+        "a scalar literal holding blob",
     ),
     ("optional-mismatch", to_literal("s", str), Optional[int], "a literal for int", "string_value"),
     ("union-mismatch", to_literal(1.5, float), Union[int, bool], "int | bool", "float_value"),
@@ -214,6 +227,17 @@ def test_literal_mismatches(literal: literals_pb2.Literal, annotation: Any, expe
     message = str(info.value)
     assert expected in message
     assert got in message
+
+
+def test_out_of_range_timestamp_and_duration_literals() -> None:
+    ts = to_literal(dt.datetime(2024, 1, 1), dt.datetime)
+    ts.scalar.primitive.datetime.seconds = 2**62
+    with pytest.raises(TypeMismatchError, match="timestamp out of range"):
+        from_literal(ts, dt.datetime)
+    dur = to_literal(dt.timedelta(1), dt.timedelta)
+    dur.scalar.primitive.duration.seconds = 2**62
+    with pytest.raises(TypeMismatchError, match="duration out of range"):
+        from_literal(dur, dt.timedelta)
 
 
 def test_from_literal_rejects_non_literals() -> None:

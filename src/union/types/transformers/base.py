@@ -48,14 +48,14 @@ def describe_literal(lit: Literal) -> str:
         return "an empty literal"
     scalar_kind = lit.scalar.WhichOneof("value")
     if scalar_kind == "primitive":
-        return f"a {lit.scalar.primitive.WhichOneof('value') or 'empty'} primitive literal"
+        return f"a primitive literal holding {lit.scalar.primitive.WhichOneof('value') or 'nothing'}"
     if scalar_kind == "binary":
         return f"a binary literal (tag {lit.scalar.binary.tag!r})"
     if scalar_kind == "none_type":
         return "a none literal"
     if scalar_kind is None:
         return "an empty scalar literal"
-    return f"a {scalar_kind} literal"
+    return f"a scalar literal holding {scalar_kind}"
 
 
 def tagged(lt: LiteralType, tag: str) -> LiteralType:

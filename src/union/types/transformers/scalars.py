@@ -266,13 +266,20 @@ class DatetimeTransformer(_Simple):
 
     def to_literal(self, value: Any, ctx: Ctx) -> Literal:
         aware = self.check(value, ctx)
+        try:
+            utc = aware.astimezone(dt.timezone.utc)
+        except OverflowError:  # e.g. datetime.min at +05:00 falls before year 1 in UTC
+            raise ctx.mismatch("datetime.datetime that is representable in UTC", value) from None
         ts = Timestamp()
-        ts.FromDatetime(aware.astimezone(dt.timezone.utc))
+        ts.FromDatetime(utc)
         return _primitive_literal(datetime=ts)
 
     def from_literal(self, lit: Literal, ctx: Ctx) -> Any:
         ts = _primitive(lit, "datetime", "datetime.datetime", ctx)
-        result: dt.datetime = ts.ToDatetime(tzinfo=dt.timezone.utc)
+        try:
+            result: dt.datetime = ts.ToDatetime(tzinfo=dt.timezone.utc)
+        except (ValueError, OverflowError):
+            raise ctx.literal_mismatch("datetime.datetime (timestamp out of range)", lit) from None
         return result
 
     def to_plain(self, value: Any, ctx: Ctx) -> Any:
@@ -317,7 +324,10 @@ class TimedeltaTransformer(_Simple):
 
     def from_literal(self, lit: Literal, ctx: Ctx) -> Any:
         duration = _primitive(lit, "duration", "datetime.timedelta", ctx)
-        result: dt.timedelta = duration.ToTimedelta()
+        try:
+            result: dt.timedelta = duration.ToTimedelta()
+        except (ValueError, OverflowError):
+            raise ctx.literal_mismatch("datetime.timedelta (duration out of range)", lit) from None
         return result
 
     def to_plain(self, value: Any, ctx: Ctx) -> Any:
