@@ -11,7 +11,7 @@ from typing import Any, Optional, Union
 
 import pytest
 from flyteidl2.core import literals_pb2
-from types_models import Color, Inner, Number, Outer, Unsupported, Validated, make_outer
+from types_models import BadRecursive, Color, Inner, Number, Outer, Unsupported, Validated, make_outer
 
 from union.errors import UnionError
 from union.types import (
@@ -79,6 +79,14 @@ def test_unhashable_annotated_metadata_is_fine() -> None:
 def test_unsupported_dataclass_field_is_named() -> None:
     with pytest.raises(UnsupportedTypeError, match=r"field Unsupported\.bad: set\[int\]"):
         literal_type_for(Unsupported)
+
+
+def test_failed_recursive_dataclass_leaves_nothing_half_built() -> None:
+    for _ in range(2):  # the second lookup must fail the same way, not find a cached partial transformer
+        with pytest.raises(UnsupportedTypeError, match=r"BadRecursive\.bad"):
+            literal_type_for(BadRecursive)
+        with pytest.raises(UnsupportedTypeError, match=r"BadRecursive\.bad"):
+            literal_type_for(list[BadRecursive])
 
 
 def test_unsupported_also_raised_by_to_and_from_literal() -> None:

@@ -98,3 +98,9 @@ def make_outer() -> Outer:
         ratio=-0.25,
         flags={"f": [True, None, False], "empty": []},
     )
+
+
+@dataclass
+class BadRecursive:
+    children: list[BadRecursive]
+    bad: set[int]

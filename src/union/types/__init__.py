@@ -19,7 +19,13 @@ Encodings (LiteralType -> literal):
   values, bytes msgpack bin, and paths ``{"path", "name", "format", "hash"}`` maps like Flyte 2's File/Dir.
 * ``bytes`` -> ``BINARY`` type, ``Binary(tag="bytes")`` literal (Flyte 2 itself would pickle them).
 * ``pathlib.Path`` -> Blob, single-part for a file and multipart for a directory, uploaded and downloaded
-  through a :class:`FileHandler`. ``FilePath``/``DirPath`` pin the kind in the interface.
+  through a :class:`FileHandler`. ``FilePath``/``DirPath`` pin the kind in the interface. A path is
+  fetched when its literal is converted (``from_literal``/``literals_to_inputs``), never earlier; there is
+  no lazy ``Path`` proxy, because one would have to intercept every ``open``/``os`` call to stay honest.
+
+``inputs_to_literals`` and friends also take a ``TypedInterface`` instead of a function (a task registered
+elsewhere): values are then checked against the literal types alone and decode to plain Python (structs to
+dicts, enums to their ``str`` values).
 """
 
 from __future__ import annotations

@@ -56,6 +56,8 @@ _SIMPLE: dict[Any, type[Transformer]] = {
 
 _lock = threading.RLock()
 _cache: dict[Any, Transformer] = {}
+# Transformers built during the current outermost lookup; a one-element stack, guarded by _lock.
+_pending: list[dict[Any, Transformer]] = []
 _building: dict[type, DataclassTransformer] = {}
 
 
@@ -71,27 +73,35 @@ def type_name(annotation: Any) -> str:
     return repr(annotation).replace("typing.", "")
 
 
+def _lookup(cache: dict[Any, Transformer], annotation: Any) -> Transformer | None:
+    try:
+        return cache.get(annotation)
+    except TypeError:  # unhashable annotation metadata: rebuilt each time
+        return None
+
+
 def transformer_for(annotation: Any, where: str = "annotation") -> Transformer:
     """The transformer for a Python annotation; raises UnsupportedTypeError naming ``where``."""
-    try:
-        cached = _cache.get(annotation)
-    except TypeError:  # unhashable annotation metadata
-        cached = None
+    cached = _lookup(_cache, annotation)
     if cached is not None:
         return cached
     with _lock:
-        outermost = not _building
-        before = set(_cache) if outermost else set()
+        outermost = not _pending
+        if outermost:
+            _pending.append({})
+        pending = _pending[0]
         try:
-            transformer = _build(annotation, where)
-        except UnsupportedTypeError:
-            if outermost:  # drop entries that may point into a half-built recursive dataclass
-                for key in set(_cache) - before:
-                    del _cache[key]
-            raise
-        with contextlib.suppress(TypeError):  # unhashable annotations are rebuilt each time
-            _cache[annotation] = transformer
-        return transformer
+            transformer = (
+                _lookup(pending, annotation) or _lookup(_cache, annotation) or _build(annotation, where)
+            )
+            with contextlib.suppress(TypeError):
+                pending[annotation] = transformer
+            if outermost:  # publish only complete transformers (recursive dataclasses fill in late)
+                _cache.update(pending)
+            return transformer
+        finally:
+            if outermost:
+                _pending.clear()
 
 
 def _unsupported(where: str, annotation: Any, reason: str = "") -> UnsupportedTypeError:
