@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from servers import ObjectStore, serve
+
 
 @pytest.fixture(autouse=True)
-def isolated_user(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_user(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Fresh data, cache and home directories, and the plugin/config singletons reset around each test."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
@@ -28,3 +32,52 @@ def isolated_user(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     yield home
     union.config.reset()
     union.plugins.reset()
+
+
+# -- object-store servers, started once per session and only when a test asks for one --------------
+
+SERVER_FIXTURES = {
+    "moto_s3": "moto-s3",
+    "localstack_s3": "localstack-s3",
+    "azurite": "azurite",
+    "fake_gcs": "fake-gcs",
+}
+
+
+def _serve(name: str, factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    with serve(name, factory.mktemp(name)) as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    yield from _serve("moto-s3", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def localstack_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    yield from _serve("localstack-s3", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    yield from _serve("azurite", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def fake_gcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    yield from _serve("fake-gcs", tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=list(SERVER_FIXTURES), ids=list(SERVER_FIXTURES.values()))
+def object_store(request: pytest.FixtureRequest) -> ObjectStore:
+    """Each of the four servers in turn."""
+    store: ObjectStore = request.getfixturevalue(request.param)
+    return store
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {*SERVER_FIXTURES, "object_store"}:
+            item.add_marker(pytest.mark.servers)
