@@ -10,7 +10,9 @@ import pytest
 from union.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOKS = sorted(name for name, obj in vars(hookspecs).items() if inspect.isfunction(obj) and hasattr(obj, "union_spec"))
+HOOKS = sorted(
+    name for name, obj in vars(hookspecs).items() if inspect.isfunction(obj) and hasattr(obj, "union_spec")
+)
 
 
 def test_hooks_exist():
