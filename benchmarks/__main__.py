@@ -1,0 +1,57 @@
+"""``python -m benchmarks [names...] [--quick] [--strict]``: run, print, and save results."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from benchmarks._harness import Result, machine_info
+from benchmarks._report import markdown, write_json
+
+BENCHMARKS = ("upload_dir_cold", "upload_dir_warm", "upload_file_1gib", "s3_small_files", "import_time")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="name", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}"
+    )
+    parser.add_argument("--quick", action="store_true", help="small data and few repetitions: a smoke run")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="JSON file (default: results/latest.json, or results/quick.json with --quick)",
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    output: Path = args.output or RESULTS / ("quick.json" if args.quick else "latest.json")
+
+    machine = machine_info()
+    results: list[Result] = []
+    for name in args.names or BENCHMARKS:
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"benchmarks.{name}")
+        for result in module.run(quick=args.quick):
+            results.append(result)
+            ratio = f", ratio {result.ratio:.3f}" if result.ratio is not None else ""
+            print(
+                f"   {result.name}: median {result.median:.4g} {result.unit}{ratio} "
+                f"({result.target.text}) {'PASS' if result.passed else 'FAIL'}",
+                flush=True,
+            )
+
+    write_json(output, machine, results, args.quick)
+    report = markdown(machine, results, args.quick)
+    output.with_suffix(".md").write_text(report)
+    print(f"\n{report}\nwrote {output} and {output.with_suffix('.md')}")
+    return 1 if args.strict and not all(r.passed for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
