@@ -10,6 +10,7 @@ lock so parallel tox envs or pytest processes install each once. Recipes: shared
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -86,6 +87,7 @@ class RunningServer:
     started_in: float
     stop_signal: int = signal.SIGTERM
     stop_timeout: float = 10.0
+    wake_url: str | None = None
     _stopped: bool = field(default=False, repr=False)
 
     def stop(self) -> None:
@@ -93,7 +95,7 @@ class RunningServer:
         if self._stopped:
             return
         self._stopped = True
-        _terminate(self.process, self.stop_signal, self.stop_timeout)
+        _terminate(self.process, self.stop_signal, self.stop_timeout, self.wake_url)
 
 
 def servers_dir() -> Path:
@@ -126,17 +128,27 @@ def log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
 
-def _terminate(process: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
-    """Signal the process group (servers may fork), then SIGKILL it after ``timeout`` seconds."""
+def _terminate(
+    process: subprocess.Popen[bytes], sig: int, timeout: float, wake_url: str | None = None
+) -> None:
+    """Signal the process group (servers may fork), then SIGKILL it after ``timeout`` seconds.
+
+    ``wake_url`` is requested while waiting: LocalStack stops its event loop from another thread
+    without waking it, so it only exits once some I/O arrives (measured: hung >20 s otherwise).
+    """
     if process.poll() is not None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=timeout)
-    except ProcessLookupError:
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if wake_url:
+            _answers(wake_url)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.2)
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout)
 
 
@@ -309,19 +321,21 @@ def start_moto_s3(workdir: Path) -> RunningServer:
 
 
 def _localstack_python() -> str:
-    """The interpreter for LocalStack's venv: 3.11 is the tested one (4.13.1 has 3.12/3.13-only bits)."""
-    override = os.environ.get("UNION_LOCALSTACK_PYTHON")
-    if override:
-        return override
-    return shutil.which("python3.11") or sys.executable
+    """The base interpreter for LocalStack's venv: ``$UNION_LOCALSTACK_PYTHON``, else python3.11 (the
+    tested one; 4.14+ needs 3.12), else ours. Never a venv's python, which tox may delete under it."""
+    candidate = os.environ.get("UNION_LOCALSTACK_PYTHON") or shutil.which("python3.11") or sys.executable
+    query = "import sys; print(getattr(sys, '_base_executable', sys.executable))"
+    result = subprocess.run([candidate, "-c", query], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or candidate
 
 
 def ensure_localstack() -> Path:
     """LocalStack's own venv (uv if available, else venv+pip); returns its python."""
-    python = _localstack_python()
-    spec = f"{' '.join(LOCALSTACK_REQUIREMENTS)} for {python}, with catalog"
+    # Bump the suffix when the install steps change, so existing venvs are rebuilt.
+    spec = " ".join(LOCALSTACK_REQUIREMENTS) + " +catalog"
 
     def install(target: Path) -> None:
+        python = _localstack_python()
         uv = shutil.which("uv")
         if uv:
             _run([uv, "venv", "--quiet", "--python", python, str(target)], "creating LocalStack venv")
@@ -385,8 +399,9 @@ def start_localstack_s3(workdir: Path) -> RunningServer:
         verifies_checksums=True,
         endpoint_url=url,
     )
-    # It ignores SIGTERM (measured: still up 20 s later) but exits on SIGINT within ~1 s.
-    return _running("localstack-s3", process, log_path, took, store, stop_signal=signal.SIGINT)
+    # Its shutdown can still miss the wake-up once its listener is closed: SIGKILL it soon after.
+    health = f"{url}/_localstack/health"
+    return _running("localstack-s3", process, log_path, took, store, wake_url=health, stop_timeout=5.0)
 
 
 def ensure_azurite() -> Path:
