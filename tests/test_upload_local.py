@@ -183,7 +183,8 @@ def test_parallel_uploads_respect_the_concurrency_setting(tmp_path, monkeypatch)
             with lock:
                 active -= 1
 
-    monkeypatch.setattr("union.storage.upload.copy_local", counting)
+    monkeypatch.setattr("union.storage.local_tree.copy_local", counting)
+    monkeypatch.setattr("union.storage.upload.BATCH_FILES", 1)
     upload_dir(tree)
     assert 2 <= peak <= 3
 

@@ -37,6 +37,10 @@ class Tracker:
         self.bytes_done = 0
         self.files_skipped = 0
 
+    @property
+    def reports(self) -> bool:
+        return self._callback is not None
+
     def start(self, phase: str, files_total: int, bytes_total: int) -> None:
         with self._lock:
             self.phase, self.files_total, self.bytes_total = phase, files_total, bytes_total

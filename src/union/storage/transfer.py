@@ -1,7 +1,9 @@
 """Moving one file's bytes to a destination without ever leaving a wrong object visible.
 
 - Local destinations: stream into a temporary name beside the store, hashing while writing, then rename
-  into place. The file is read once and a half-written file is never at its final path.
+  into place (one read; a half-written file is never at its final path). Files of a tree are written
+  straight to their place instead: the tree is invisible until its manifest exists, and a resumed upload
+  re-checks whatever an interrupted one left there.
 - Object stores: small files are sent in one request with the backend's own checksum (Content-MD5 or its
   equivalent) so the server rejects damaged bytes; large files are streamed in parts, hashed on the way,
   and discarded instead of committed if the bytes read differ from the expected digest.
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
-import uuid
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,13 +59,24 @@ def _check_unchanged(src: LocalFile, fd: int, read: int) -> None:
         raise _changed(src, f"expected {src.size} bytes, read {read}, now {st.st_size}")
 
 
+_local = threading.local()
+
+
+def _buffer() -> tuple[bytearray, memoryview]:
+    """One reusable copy buffer per thread: allocating 1 MiB per small file costs more than reading it."""
+    found: tuple[bytearray, memoryview] | None = getattr(_local, "buffer", None)
+    if found is None:
+        buf = bytearray(CHUNK)
+        found = _local.buffer = (buf, memoryview(buf))
+    return found
+
+
 def hash_file(src: LocalFile, on_bytes: OnBytes | None = None) -> bytes:
     """MD5 of a file as it is now, refusing a file that changes while it is read."""
     md5 = hashlib.md5(usedforsecurity=False)
     read = 0
     with _open_source(src) as f:
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
+        buf, view = _buffer()
         while n := f.readinto(buf):
             md5.update(view[:n])
             read += n
@@ -72,8 +86,23 @@ def hash_file(src: LocalFile, on_bytes: OnBytes | None = None) -> bytes:
     return md5.digest()
 
 
+_names = itertools.count()
+
+
 def staging_path(dest: UploadDestination) -> str:
-    return dest.path(STAGING, uuid.uuid4().hex)
+    return dest.path(STAGING, f"{os.getpid()}-{threading.get_ident()}-{next(_names)}")
+
+
+class DirMaker:
+    """Creates each directory once per upload instead of asking the filesystem for every file."""
+
+    def __init__(self) -> None:
+        self._made: set[str] = set()
+
+    def __call__(self, path: str) -> None:
+        if path not in self._made:
+            os.makedirs(path, exist_ok=True)
+            self._made.add(path)
 
 
 def copy_local(
@@ -82,16 +111,26 @@ def copy_local(
     target: str | Callable[[bytes], str],
     expected_md5: bytes | None = None,
     on_bytes: OnBytes | None = None,
+    *,
+    direct: bool = False,
+    mkdirs: Callable[[str], None] | None = None,
 ) -> tuple[bytes, str]:
-    """Stream ``src`` into the local store, hashing on the way; ``target`` may depend on the digest."""
-    tmp = staging_path(dest)
-    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    """Stream ``src`` into the local store, hashing on the way; ``target`` may depend on the digest.
+
+    ``direct`` writes straight to ``target`` (which must then be a path) instead of staging and renaming.
+    """
+    mkdirs = mkdirs or DirMaker()
+    if direct:
+        assert isinstance(target, str)
+        tmp = target
+    else:
+        tmp = staging_path(dest)
+    mkdirs(os.path.dirname(tmp))
     md5 = hashlib.md5(usedforsecurity=False)
     read = 0
     try:
         with _open_source(src) as f, open(tmp, "wb", buffering=0) as out:
-            buf = bytearray(CHUNK)
-            view = memoryview(buf)
+            buf, view = _buffer()
             while n := f.readinto(buf):
                 chunk = view[:n]
                 md5.update(chunk)
@@ -104,8 +143,9 @@ def copy_local(
         if expected_md5 is not None and digest != expected_md5:
             raise _changed(src, "its content no longer matches the hash taken before the upload")
         final = target(digest) if callable(target) else target
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.replace(tmp, final)
+        if final != tmp:
+            mkdirs(os.path.dirname(final))
+            os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -31,15 +31,27 @@ from union.errors import (
     UploadPathNotFoundError,
 )
 from union.redact import redact_text
+from union.storage import local_tree
 from union.storage import manifest as manifest_mod
 from union.storage.destination import UploadDestination, upload_destination
 from union.storage.hashcache import HashCache, default_cache
 from union.storage.manifest import Manifest, ManifestEntry
 from union.storage.progress import ProgressCallback, Tracker
-from union.storage.transfer import copy_local, hash_file, matches_remote, put_remote, write_bytes_atomic
+from union.storage.transfer import (
+    DirMaker,
+    copy_local,
+    hash_file,
+    matches_remote,
+    put_remote,
+    write_bytes_atomic,
+)
 from union.storage.walk import LocalFile, walk
 
 T = TypeVar("T")
+BATCH_FILES = 64
+BATCH_BYTES = 4 << 20
+# Local copies are CPU- and syscall-bound: more threads than this only fight over the GIL.
+LOCAL_COPY_THREADS = 4
 R = TypeVar("R")
 P = ParamSpec("P")
 
@@ -170,31 +182,47 @@ def _info_or_none(dest: UploadDestination, path: str) -> dict[str, Any] | None:
         return None
 
 
-def _hash_all(
-    files: list[LocalFile], cache: HashCache, root: str, tracker: Tracker, concurrency: int
-) -> list[bytes]:
-    """MD5 of every file, from the cache where the file is unchanged, else by reading it."""
+def _cached_digests(files: list[LocalFile], cache: HashCache, root: str) -> list[bytes | None]:
+    """The cached MD5 of every file that is unchanged since it was hashed, else None."""
     known = cache.under(root)
-    digests: list[bytes | None] = []
-    missing: list[int] = []
-    for i, f in enumerate(files):
+    out: list[bytes | None] = []
+    for f in files:
         hit = known.get(f.path)
-        if hit is not None and hit[0] == f.key:
-            digests.append(hit[1])
-        else:
-            digests.append(None)
-            missing.append(i)
+        out.append(hit[1] if hit is not None and hit[0] == f.key else None)
+    return out
+
+
+def _hash_missing(
+    files: list[LocalFile], known: list[bytes | None], tracker: Tracker, concurrency: int
+) -> list[bytes]:
+    """Read the files whose MD5 is not known yet."""
+    digests = list(known)
+    missing = [i for i, d in enumerate(known) if d is None]
     if missing:
         tracker.start("hashing", len(missing), sum(files[i].size for i in missing))
-        on_bytes = tracker.add_bytes if tracker._callback else None
+        on_bytes = tracker.add_bytes if tracker.reports else None
 
-        def one(i: int) -> None:
-            digests[i] = hash_file(files[i], on_bytes)
-            tracker.file_done()
+        def some(batch: list[int]) -> None:
+            for i in batch:
+                digests[i] = hash_file(files[i], on_bytes)
+                tracker.file_done()
 
-        run_bounded(missing, one, min(concurrency, os.cpu_count() or 2))
-        cache.put_many((files[i].key, digests[i]) for i in missing)  # type: ignore[misc]
+        run_bounded(_batches(missing, lambda i: files[i].size), some, min(concurrency, os.cpu_count() or 2))
     return digests  # type: ignore[return-value]
+
+
+def _batches(items: Iterable[T], size_of: Callable[[T], int]) -> Iterator[list[T]]:
+    """Group small files so thread hand-offs cost less than the files themselves."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        batch.append(item)
+        total += size_of(item)
+        if len(batch) >= BATCH_FILES or total >= BATCH_BYTES:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
 
 
 def _existing(dest: UploadDestination, tree: str) -> dict[str, dict[str, Any]]:
@@ -226,15 +254,49 @@ def upload_dir(
     cache = cache or default_cache()
     root = os.path.abspath(path)
     files, empty_dirs = walk(path, allow_outside_symlinks=allow_outside_symlinks)
+    known = _cached_digests(files, cache, root)
+    dest = upload_destination(cfg)
     tracker = Tracker(progress, len(files), sum(f.size for f in files))
-    digests = _hash_all(files, cache, root, tracker, cfg.upload_concurrency)
+    on_bytes = tracker.add_bytes if progress else None
+
+    staging = None
+    if dest.is_local and None in known:
+        # Cold, local: copy while hashing into a staging tree (one read), publish it with one rename.
+        staging = local_tree.StagingTree(dest, root)
+        tracker.start("uploading", len(files), tracker.bytes_total)
+        try:
+            digests = local_tree.stage(
+                dest,
+                staging,
+                files,
+                known,
+                run=lambda batches, work: run_bounded(
+                    batches, work, min(cfg.upload_concurrency, LOCAL_COPY_THREADS)
+                ),
+                batches=lambda items: _batches(items, lambda i: files[i].size),
+                on_bytes=on_bytes,
+                file_done=lambda size, skipped: tracker.file_done(size, skipped=skipped),
+            )
+        except BaseException:
+            staging.close()
+            raise
+    else:
+        digests = _hash_missing(files, known, tracker, cfg.upload_concurrency)
+    cache.put_many((f.key, d) for f, d, k in zip(files, digests, known, strict=True) if k is None)
     manifest = Manifest.build(
         (ManifestEntry(f.relpath, d.hex(), f.size) for f, d in zip(files, digests, strict=True)), empty_dirs
     )
     digest = manifest.digest
-    dest = upload_destination(cfg)
     tree = dest.path(digest)
     manifest_path = tree + manifest_mod.SUFFIX
+    if staging is not None:
+        try:
+            staging.publish(dest, tree, manifest_path, manifest.to_bytes(), list(empty_dirs))
+        finally:
+            staging.close()
+        tracker.finish()
+        return digest, dest.uri(tree)
+
     tracker.start("uploading", len(files), manifest.total_bytes)
     if dest.fs.exists(manifest_path):
         for f in files:
@@ -243,25 +305,39 @@ def upload_dir(
         return digest, dest.uri(tree)
 
     existing = _existing(dest, tree)
-    on_bytes = tracker.add_bytes if progress else None
+
+    mkdirs = DirMaker()
+
+    def already_stored(f: LocalFile, md5: bytes) -> bool:
+        info = existing.get(f.relpath)
+        if not matches_remote(dest, info, f.size, md5):
+            return False
+        if dest.is_local:  # left by an interrupted upload that wrote in place: check its bytes
+            return _local_md5(f"{tree}/{f.relpath}") == md5
+        return True
 
     def todo() -> Iterator[tuple[LocalFile, bytes]]:
         for f, md5 in zip(files, digests, strict=True):
-            if matches_remote(dest, existing.get(f.relpath), f.size, md5):
+            if existing and already_stored(f, md5):
                 tracker.file_done(f.size, skipped=True)
             else:
                 yield f, md5
 
-    def send(item: tuple[LocalFile, bytes]) -> None:
-        f, md5 = item
-        target = f"{tree}/{f.relpath}"
-        if dest.is_local:
-            copy_local(dest, f, target, expected_md5=md5, on_bytes=on_bytes)
-        else:
-            put_remote(dest, f, target, md5, on_bytes=on_bytes)
-        tracker.file_done(f.size)
+    def send(batch: list[tuple[LocalFile, bytes]]) -> None:
+        for f, md5 in batch:
+            target = f"{tree}/{f.relpath}"
+            if dest.is_local:
+                copy_local(dest, f, target, expected_md5=md5, on_bytes=on_bytes, direct=True, mkdirs=mkdirs)
+            else:
+                put_remote(dest, f, target, md5, on_bytes=on_bytes)
+            tracker.file_done(f.size)
 
-    run_bounded(todo(), send, cfg.upload_concurrency)
+    if dest.is_local:
+        run_bounded(
+            _batches(todo(), lambda item: item[0].size), send, min(cfg.upload_concurrency, LOCAL_COPY_THREADS)
+        )
+    else:
+        run_bounded(([item] for item in todo()), send, cfg.upload_concurrency)
     if dest.is_local:
         for d in empty_dirs:
             os.makedirs(f"{tree}/{d}", exist_ok=True)
@@ -270,6 +346,14 @@ def upload_dir(
     write_bytes_atomic(dest, manifest_path, manifest.to_bytes())
     tracker.finish()
     return digest, dest.uri(tree)
+
+
+def _local_md5(path: str) -> bytes | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return hash_file(LocalFile.from_stat("", path, st))
 
 
 def read_manifest(uri: str, *, config: Config | None = None) -> Manifest:
