@@ -153,36 +153,55 @@ def copy_local(
     return digest, final
 
 
+def stored_mismatch(
+    dest: UploadDestination, target: str, src: LocalFile, md5: bytes, info: Any, *, final: bool
+) -> str | None:
+    """What is wrong with a stored object, judged from a put response or ``info``, or None.
+
+    With ``final=False`` a response that reports no MD5 yields ``"unknown"``: ask for the object's info.
+    """
+    remote_md5 = dest.protocol.remote_md5
+    reported = remote_md5(info) if isinstance(info, Mapping) and remote_md5 is not None else None
+    if reported is not None and reported != md5:
+        return f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but {md5.hex()} was sent"
+    if reported is not None:
+        return None
+    if not final:
+        return "unknown"
+    size = info.get("size") if isinstance(info, Mapping) else None
+    if size is not None and int(size) != src.size:
+        return f"{dest.uri(target)} holds {size} bytes but {src.size} were sent"
+    return None
+
+
+def _integrity_error(problem: str) -> IntegrityError:
+    return IntegrityError(f"{problem}; the object was removed. Upload again.")
+
+
 def _verify_remote(
     dest: UploadDestination, target: str, src: LocalFile, md5: bytes, response: Any = None
 ) -> None:
     """Confirm the stored object has the size and (where reported) the MD5 that was sent."""
-    remote_md5 = dest.protocol.remote_md5
-    if isinstance(response, Mapping) and remote_md5 is not None:
-        reported = remote_md5(response)
-        if reported is not None:
-            if reported != md5:
-                _discard(dest, target)
-                raise IntegrityError(
-                    f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but "
-                    f"{md5.hex()} was sent; the object was removed. Upload again."
-                )
-            return
-    info = dest.fs.info(target)
-    size = info.get("size")
-    if size is not None and int(size) != src.size:
+    problem = stored_mismatch(dest, target, src, md5, response, final=False)
+    if problem == "unknown":
+        problem = stored_mismatch(dest, target, src, md5, dest.fs.info(target), final=True)
+    if problem:
         _discard(dest, target)
-        raise IntegrityError(
-            f"{dest.uri(target)} holds {size} bytes but {src.size} were sent; the object "
-            "was removed. Upload again."
-        )
-    reported = remote_md5(info) if remote_md5 is not None else None
-    if reported is not None and reported != md5:
-        _discard(dest, target)
-        raise IntegrityError(
-            f"{dest.uri(target)} was stored with MD5 {reported.hex()}, but {md5.hex()} "
-            "was sent; the object was removed. Upload again."
-        )
+        raise _integrity_error(problem)
+
+
+def read_checked(src: LocalFile, md5: bytes) -> bytes:
+    """The whole (small) file, refused if it is no longer the content that was hashed."""
+    with _open_source(src) as f:
+        data: bytes = f.read()
+        _check_unchanged(src, f.fileno(), len(data))
+    if hashlib.md5(data, usedforsecurity=False).digest() != md5:
+        raise _changed(src, "its content no longer matches the hash taken before the upload")
+    return data
+
+
+def checksum_kwargs(dest: UploadDestination, md5: bytes) -> dict[str, Any]:
+    return dest.protocol.checksum_kwargs(md5) if dest.protocol.checksum_kwargs else {}
 
 
 def _discard(dest: UploadDestination, target: str) -> None:
@@ -199,14 +218,9 @@ def put_remote(
 ) -> None:
     """Upload to an object store with checksums; a mismatch is an error and leaves no object behind."""
     if src.size <= SINGLE_PUT_MAX:
-        with _open_source(src) as f:
-            data = f.read()
-            _check_unchanged(src, f.fileno(), len(data))
-        if hashlib.md5(data, usedforsecurity=False).digest() != md5:
-            raise _changed(src, "its content no longer matches the hash taken before the upload")
-        extra = dest.protocol.checksum_kwargs(md5) if dest.protocol.checksum_kwargs else {}
+        data = read_checked(src, md5)
         try:
-            response = dest.fs.pipe_file(target, data, **extra)
+            response = dest.fs.pipe_file(target, data, **checksum_kwargs(dest, md5))
         except BaseException:
             _discard(dest, target)  # some clients check the checksum only after the object is stored
             raise
@@ -261,6 +275,6 @@ def write_bytes_atomic(dest: UploadDestination, target: str, data: bytes) -> Non
         os.makedirs(os.path.dirname(target), exist_ok=True)
         os.replace(tmp, target)
         return
-    md5 = hashlib.md5(data, usedforsecurity=False).digest()
-    extra = dest.protocol.checksum_kwargs(md5) if dest.protocol.checksum_kwargs else {}
-    dest.fs.pipe_file(target, data, **extra)
+    dest.fs.pipe_file(
+        target, data, **checksum_kwargs(dest, hashlib.md5(data, usedforsecurity=False).digest())
+    )

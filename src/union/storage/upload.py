@@ -31,13 +31,14 @@ from union.errors import (
     UploadPathNotFoundError,
 )
 from union.redact import redact_text
-from union.storage import local_tree
+from union.storage import async_put, local_tree
 from union.storage import manifest as manifest_mod
 from union.storage.destination import UploadDestination, upload_destination
 from union.storage.hashcache import HashCache, default_cache
 from union.storage.manifest import Manifest, ManifestEntry
 from union.storage.progress import ProgressCallback, Tracker
 from union.storage.transfer import (
+    SINGLE_PUT_MAX,
     DirMaker,
     copy_local,
     hash_file,
@@ -333,9 +334,23 @@ def upload_dir(
             tracker.file_done(f.size)
 
     if dest.is_local:
-        run_bounded(
-            _batches(todo(), lambda item: item[0].size), send, min(cfg.upload_concurrency, LOCAL_COPY_THREADS)
+        threads = min(cfg.upload_concurrency, LOCAL_COPY_THREADS)
+        run_bounded(_batches(todo(), lambda item: item[0].size), send, threads)
+    elif async_put.supported(dest):
+        large: list[tuple[LocalFile, bytes]] = []
+
+        def small() -> Iterator[tuple[LocalFile, bytes, str]]:
+            """Small files go out as coroutines; large ones are set aside for streamed, threaded puts."""
+            for f, md5 in todo():
+                if f.size <= SINGLE_PUT_MAX:
+                    yield f, md5, f"{tree}/{f.relpath}"
+                else:
+                    large.append((f, md5))
+
+        async_put.put_many(
+            dest, small(), cfg.upload_concurrency, lambda f: tracker.file_done(f.size, count_bytes=True)
         )
+        run_bounded(([item] for item in large), send, cfg.upload_concurrency)
     else:
         run_bounded(([item] for item in todo()), send, cfg.upload_concurrency)
     if dest.is_local:
