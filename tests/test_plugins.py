@@ -162,3 +162,36 @@ def test_a_plugin_supplies_the_whole_upload_destination(site, monkeypatch, tmp_p
     md5, uri = upload_file(src)
     assert uri == f"memory:///plugin-dest/default/{md5}/f.txt"
     assert fsspec.filesystem("memory").cat_file(f"/plugin-dest/default/{md5}/f.txt") == b"routed by a plugin"
+
+
+TRANSPORT_PLUGIN = """
+from union.plugins import hookimpl
+
+class RecordingTransport:
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+
+    def close(self):
+        pass
+
+@hookimpl
+def union_transport(config):
+    if config.endpoint == "dns:///plugin.example.com":
+        return RecordingTransport(config.endpoint)
+    return None
+"""
+
+
+def test_a_plugin_supplies_the_transport(site, monkeypatch):
+    from union.errors import TransportError
+    from union.transport import transport_for
+
+    install_plugin(site, monkeypatch, "good_transport", TRANSPORT_PLUGIN)
+    reset()
+    found = transport_for(resolve(endpoint="dns:///plugin.example.com"))
+    assert type(found).__name__ == "RecordingTransport"
+    assert found.endpoint == "dns:///plugin.example.com"
+    with pytest.raises(
+        TransportError, match="no installed plugin provides a transport for endpoint 'other:81'"
+    ):
+        transport_for(resolve(endpoint="other:81"))

@@ -78,3 +78,10 @@ class SourceChangedError(UploadError):
 
 class IntegrityError(UploadError):
     """The backend holds different bytes than were sent (size or checksum mismatch)."""
+
+
+# -- control plane ---------------------------------------------------------------------------------
+
+
+class TransportError(UnionError):
+    """The control plane could not be reached or answered with an error."""

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from union.config import Config
     from union.storage.destination import UploadDestination
     from union.storage.protocols import StorageProtocol
+    from union.transport.base import Transport
 
 PROJECT_NAME = "union"
 
@@ -36,4 +37,10 @@ def union_upload_destination(config: Config) -> UploadDestination | None:
 @hookspec
 def union_config_defaults(config: Config) -> dict[str, object] | None:
     """Return defaults for settings the user left unset (lowest precedence), or None."""
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def union_transport(config: Config) -> Transport | None:
+    """Return the control-plane transport for this configuration, or None to leave it to others."""
     raise NotImplementedError
