@@ -85,3 +85,56 @@ class IntegrityError(UploadError):
 
 class TransportError(UnionError):
     """The control plane could not be reached or answered with an error."""
+
+
+class NotFoundError(TransportError, LookupError):
+    """The control plane has no such run, action or task (a transport raises it for NOT_FOUND)."""
+
+
+class AlreadyExistsError(TransportError):
+    """The control plane already holds an entity with this identifier (ALREADY_EXISTS)."""
+
+
+# -- runs and tasks --------------------------------------------------------------------------------
+
+
+class RunNotFoundError(NotFoundError):
+    """No run has this name (or URI) in the project and domain searched."""
+
+
+class TaskNotFoundError(NotFoundError):
+    """No task has this name (and version) in the project and domain searched."""
+
+
+class InvalidURIError(UnionError, ValueError):
+    """A ``union://`` URI of a run or task is malformed: the message shows the accepted forms."""
+
+
+class TaskDefinitionError(UnionError, TypeError):
+    """``@union.task`` was applied to something that cannot be a task (not a plain function)."""
+
+
+class RunFailedError(UnionError):
+    """A run failed with an exception that cannot be rebuilt here; ``code`` names the remote type."""
+
+    def __init__(self, message: str, *, code: str = "", kind: str = "", run: str = "") -> None:
+        self.code = code
+        self.kind = kind
+        self.run = run
+        super().__init__(message)
+
+
+class RunAbortedError(RunFailedError):
+    """The run was cancelled before it finished, so it has no outputs."""
+
+
+class RunTimedOutError(RunFailedError, TimeoutError):
+    """The run hit its task's timeout on the control plane."""
+
+
+class RunNotDoneError(UnionError):
+    """The run has not reached a terminal phase yet, so it has no outputs or error to show."""
+
+
+class RunWaitTimeoutError(UnionError, TimeoutError):
+    """``Run.wait`` gave up before the run finished; the run itself keeps going."""
