@@ -15,7 +15,14 @@ from union.config import resolve
 from union.remote import upload_dir, upload_file
 from union.storage import transfer
 from union.storage.upload import read_manifest
-from upload_cases import Recorder, assert_tree_stored, make_tree, many_files, upload_dir_killed_after
+from upload_cases import (
+    Recorder,
+    assert_tree_stored,
+    make_tree,
+    many_files,
+    upload_dir_killed_after,
+    upload_file_killed_midway,
+)
 
 
 @pytest.fixture(params=["local", "memory"])
@@ -124,6 +131,19 @@ def test_resume_after_the_uploading_process_is_killed(settings, tmp_path):
     _, uri = upload_dir(tree, progress=rec)
     assert 10 <= rec.uploaded.files_skipped < 30
     assert_tree_stored(config, uri, tree)
+
+
+def test_upload_file_killed_midway_leaves_nothing_visible(tmp_path):
+    settings = {"raw_data_prefix": (tmp_path / "store").as_uri()}
+    union.init(**settings)
+    data = os.urandom(5 * transfer.CHUNK)
+    src = tmp_path / "large.bin"
+    src.write_bytes(data)
+    upload_file_killed_midway(src, settings)
+    store = tmp_path / "store" / "default" / "development"
+    assert [p.name for p in store.iterdir()] == [transfer.STAGING]  # only the staging area
+    _, uri = upload_file(src)
+    assert Path(uri.removeprefix("file://")).read_bytes() == data
 
 
 def test_symlinks_inside_the_root_are_followed(settings, tmp_path):

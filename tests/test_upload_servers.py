@@ -14,7 +14,14 @@ from union.errors import IntegrityError, StorageError
 from union.remote import upload_dir, upload_file
 from union.storage import transfer
 from union.storage.protocols import filesystem_for
-from upload_cases import Recorder, assert_tree_stored, make_tree, many_files, upload_dir_killed_after
+from upload_cases import (
+    Recorder,
+    assert_tree_stored,
+    make_tree,
+    many_files,
+    upload_dir_killed_after,
+    upload_file_killed_midway,
+)
 
 
 def settings_for(store, tmp_path) -> dict:
@@ -74,6 +81,21 @@ def test_resume_after_kill(object_store, tmp_path):
     _, uri = upload_dir(tree, progress=rec)
     assert 8 <= rec.uploaded.files_skipped < 24
     assert_tree_stored(config, uri, tree)
+
+
+def test_upload_file_killed_midway_leaves_nothing_visible(object_store, tmp_path):
+    settings = settings_for(object_store, tmp_path)
+    config = union.init(**settings)
+    data = os.urandom(transfer.SINGLE_PUT_MAX + 3 * transfer.PART_SIZE)
+    src = tmp_path / "large.bin"
+    src.write_bytes(data)
+    upload_file_killed_midway(src, settings)
+    fs, _, root = filesystem_for(config.raw_data_prefix or "", config.storage_options)
+    fs.invalidate_cache()
+    target = f"{root}/default/development/{hashlib.md5(data).hexdigest()}/large.bin"
+    assert not fs.exists(target)
+    _, uri = upload_file(src)
+    assert fs.cat_file(filesystem_for(uri, config.storage_options)[2]) == data
 
 
 def corrupting_pipe(monkeypatch, config: Config) -> None:

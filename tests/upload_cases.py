@@ -92,6 +92,31 @@ KILLER = textwrap.dedent("""
 """)
 
 
+FILE_KILLER = textwrap.dedent("""
+    import json, os, signal, sys
+    from union.config import resolve
+    from union.storage.upload import upload_file
+
+    def progress(p):
+        if p.phase == "uploading" and p.bytes_done:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    upload_file(sys.argv[1], config=resolve(**json.loads(sys.argv[2])), progress=progress)
+    print("finished without being killed")
+""")
+
+
+def upload_file_killed_midway(path: Path, settings: dict[str, Any]) -> None:
+    """Run upload_file in a child process that SIGKILLs itself once the first bytes were sent."""
+    proc = subprocess.run(
+        [sys.executable, "-c", FILE_KILLER, str(path), json.dumps(settings)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr)
+
+
 def upload_dir_killed_after(path: Path, settings: dict[str, Any], files: int) -> None:
     """Run upload_dir in a child process that SIGKILLs itself after ``files`` files were sent."""
     proc = subprocess.run(
