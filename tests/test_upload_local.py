@@ -142,8 +142,10 @@ def test_upload_file_killed_midway_leaves_nothing_visible(tmp_path):
     upload_file_killed_midway(src, settings)
     store = tmp_path / "store" / "default" / "development"
     assert [p.name for p in store.iterdir()] == [transfer.STAGING]  # only the staging area
+    assert len(list((store / transfer.STAGING).iterdir())) == 1  # the killed process's temporary file
     _, uri = upload_file(src)
     assert Path(uri.removeprefix("file://")).read_bytes() == data
+    assert list((store / transfer.STAGING).iterdir()) == []  # swept: its process is gone
 
 
 def test_symlinks_inside_the_root_are_followed(settings, tmp_path):

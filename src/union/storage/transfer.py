@@ -93,6 +93,43 @@ def staging_path(dest: UploadDestination) -> str:
     return dest.path(STAGING, f"{os.getpid()}-{threading.get_ident()}-{next(_names)}")
 
 
+STALE_TREE_SECONDS = 7 * 24 * 3600
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_staging(dest: UploadDestination) -> None:
+    """Remove what killed uploads left in the staging area: temporary files whose process is gone, and
+    staged trees nobody resumed for a week."""
+    import shutil
+    import time
+
+    area = dest.path(STAGING)
+    try:
+        entries = list(os.scandir(area))
+    except FileNotFoundError:
+        return
+    now = time.time()
+    for entry in entries:
+        head = entry.name.split("-", 1)[0]
+        with contextlib.suppress(OSError):
+            if (head.isdigit() and not _pid_alive(int(head))) or (
+                head == "tree" and now - entry.stat(follow_symlinks=False).st_mtime > STALE_TREE_SECONDS
+            ):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+
+
 class DirMaker:
     """Creates each directory once per upload instead of asking the filesystem for every file."""
 

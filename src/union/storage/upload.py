@@ -44,6 +44,7 @@ from union.storage.transfer import (
     hash_file,
     matches_remote,
     put_remote,
+    sweep_staging,
     write_bytes_atomic,
 )
 from union.storage.walk import LocalFile, walk
@@ -151,6 +152,8 @@ def upload_file(
     on_bytes = tracker.add_bytes if progress else None
     md5 = cache.get(src.key)
 
+    if dest.is_local:
+        sweep_staging(dest)
     if md5 is None and dest.is_local:
         # Cold local upload: hash while copying, then rename into the content address (one read).
         md5, final = copy_local(dest, src, lambda d: dest.path(d.hex(), path.name), on_bytes=on_bytes)
@@ -261,6 +264,8 @@ def upload_dir(
     on_bytes = tracker.add_bytes if progress else None
 
     staging = None
+    if dest.is_local:
+        sweep_staging(dest)
     if dest.is_local and None in known:
         # Cold, local: copy while hashing into a staging tree (one read), publish it with one rename.
         staging = local_tree.StagingTree(dest, root)
