@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from union._version import __version__
 
 if TYPE_CHECKING:
+    from union._run import run
+    from union._task import task
     from union.config import Config
 
 
@@ -26,4 +28,17 @@ def init(config_file: str | os.PathLike[str] | None = None, **settings: Any) -> 
     return _init(config_file, **settings)
 
 
-__all__ = ["__version__", "init"]
+def __getattr__(name: str) -> Any:
+    """``union.task`` and ``union.run`` load on first use, so ``import union`` pulls in no protobuf."""
+    if name == "task":
+        from union._task import task
+
+        return task
+    if name == "run":
+        from union._run import run
+
+        return run
+    raise AttributeError(f"module 'union' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "init", "run", "task"]

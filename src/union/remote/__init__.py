@@ -5,6 +5,9 @@ Heavy modules (fsspec backends, SQLite, protobuf) load on first use, so importin
 
 from __future__ import annotations
 
+from union.remote._lazy import LazyEntity
+from union.remote._run import Run, RunError
+from union.remote._task import Task
 from union.remote._upload import upload_dir, upload_file
 
-__all__ = ["upload_dir", "upload_file"]
+__all__ = ["LazyEntity", "Run", "RunError", "Task", "upload_dir", "upload_file"]

@@ -1,0 +1,114 @@
+"""``union.run(task, **inputs)``: deploy a task if its code is new, then start a run of it."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from union.errors import AlreadyExistsError, TransportError, UnionError
+
+if TYPE_CHECKING:
+    from flyteidl2.task.task_definition_pb2 import TaskIdentifier
+
+    from union._task import TaskFunction
+    from union.config import Config
+    from union.remote import Run
+    from union.transport import Transport
+
+
+def deploy(task: TaskFunction[Any, Any], *, config: Config | None = None) -> TaskIdentifier:
+    """Upload the task's code bundle and deploy it, unless this exact version is already deployed.
+
+    The version is the bundle's content digest, so unchanged code costs a hash check and one
+    GetTaskDetails call, never a second DeployTask.
+    """
+    from flyteidl2.task.task_service_pb2 import DeployTaskRequest, GetTaskDetailsRequest
+
+    from union.config import current
+    from union.remote import _client
+    from union.storage.upload import upload_dir
+
+    cfg = config or current()
+    root, _ = task.bundle()
+    digest, code_uri = upload_dir(root, config=cfg)
+    s = _client.scope()
+    task_id = task.task_id(digest, org=s.org, project=s.project, domain=s.domain)
+    transport = _client.transport(cfg)
+    try:
+        transport.get_task_details(GetTaskDetailsRequest(task_id=task_id))
+        return task_id
+    except TransportError as exc:
+        if not _client.is_not_found(exc):
+            raise
+    spec = task.spec(code_uri=code_uri, version=digest, org=s.org, project=s.project, domain=s.domain)
+    # AlreadyExists: deployed by someone else meanwhile, same content, same version.
+    with contextlib.suppress(AlreadyExistsError):
+        transport.deploy_task(DeployTaskRequest(task_id=task_id, spec=spec))
+    return task_id
+
+
+def _start(transport: Transport, task_id: TaskIdentifier, literals: Any) -> Any:
+    from flyteidl2.common.identifier_pb2 import ProjectIdentifier
+    from flyteidl2.task.common_pb2 import Inputs, NamedLiteral
+    from flyteidl2.workflow.run_service_pb2 import CreateRunRequest
+
+    request = CreateRunRequest(
+        project_id=ProjectIdentifier(organization=task_id.org, domain=task_id.domain, name=task_id.project),
+        task_id=task_id,
+        inputs=Inputs(literals=[NamedLiteral(name=k, value=v) for k, v in literals.literals.items()]),
+    )
+    return transport.create_run(request).run
+
+
+def run(task: Any, /, **inputs: Any) -> Run:
+    """Start a run of ``task`` with ``inputs``: a ``@union.task`` function, or what ``Task.get`` returns.
+
+    Inputs are checked against the task's interface before anything is uploaded or sent (wrong names
+    or types raise union.types errors). A ``@union.task`` is deployed first if its code changed.
+    """
+    from union._task import TaskFunction
+    from union.remote import Run, Task, _client
+    from union.remote._files import StorageFiles
+    from union.remote._lazy import LazyEntity
+    from union.types import inputs_to_literals
+
+    files = StorageFiles()
+    if isinstance(task, TaskFunction):
+        inputs_to_literals(task.func, inputs, files=_NoFiles())  # names and types, before any upload
+        literals = inputs_to_literals(task.func, inputs, files=files)
+        task_id = deploy(task)
+        decode_with: Any = task.func
+    elif isinstance(task, (LazyEntity, Task)):
+        remote = task.fetch()
+        interface = remote.interface
+        inputs_to_literals(interface, inputs, files=_NoFiles())
+        literals = inputs_to_literals(interface, inputs, files=files)
+        task_id = remote.task_id
+        decode_with = interface
+    else:
+        raise TypeError(
+            f"union.run needs a @union.task function or a deployed task (union.remote.Task.get(...)), "
+            f"got {type(task).__qualname__}"
+        )
+    transport = _client.transport()
+    message = _start(transport, task_id, literals)
+    result = Run._from_id(message.action.id.run, transport)
+    result._summary = message.action
+    result._decode_with = decode_with
+    return result
+
+
+class _NoFiles:
+    """A FileHandler that checks a path exists and uploads nothing, so validation has no side effects."""
+
+    def upload_file(self, path: Any) -> str:
+        return "file:///dev/null"
+
+    def upload_dir(self, path: Any) -> str:
+        return "file:///dev/null"
+
+    def download_file(self, uri: str) -> Any:
+        raise UnionError("not used")
+
+    def download_dir(self, uri: str) -> Any:
+        raise UnionError("not used")
