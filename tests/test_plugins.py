@@ -133,6 +133,7 @@ def test_cli_lists_plugins_versions_and_hooks(site, monkeypatch, capsys):
     assert set(rows["union.builtin"]["hooks"]) == {
         "union_config_defaults",
         "union_storage_protocols",
+        "union_transport",
         "union_upload_destination",
     }
 

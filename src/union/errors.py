@@ -138,3 +138,11 @@ class RunNotDoneError(UnionError):
 
 class RunWaitTimeoutError(UnionError, TimeoutError):
     """``Run.wait`` gave up before the run finished; the run itself keeps going."""
+
+
+class DeadlineExceededError(TransportError, TimeoutError):
+    """A call's ``timeout`` expired before the control plane answered (a watch stream included)."""
+
+
+class EngineStateError(TransportError):
+    """The embedded engine's state cannot be used (a damaged database): the message names the file."""

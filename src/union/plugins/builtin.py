@@ -17,6 +17,7 @@ from union.storage.protocols import StorageProtocol
 if TYPE_CHECKING:
     from union.config import Config
     from union.storage.destination import UploadDestination
+    from union.transport.base import Transport
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
@@ -124,3 +125,13 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
         "domain": "development",
         "raw_data_prefix": (paths.data_dir() / "store").as_uri(),
     }
+
+
+@hookimpl(trylast=True)
+def union_transport(config: Config) -> Transport | None:
+    """The embedded local control plane whenever no endpoint is configured."""
+    if config.endpoint is not None:
+        return None
+    from union.engine.transport import EmbeddedTransport
+
+    return EmbeddedTransport(config)

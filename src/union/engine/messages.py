@@ -1,0 +1,154 @@
+"""Store rows -> the flyteidl2 messages Flyte 2 returns, filled field for field.
+
+A run has one action, the root ``a0``. Kept apart from the store so the worker supervisor, which only
+writes rows, never imports protobuf.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from flyteidl2.common import identifier_pb2
+from flyteidl2.core import execution_pb2
+from flyteidl2.task import common_pb2, run_pb2, task_definition_pb2
+from flyteidl2.workflow import run_definition_pb2 as rd
+from google.protobuf import timestamp_pb2
+
+from union.engine.store import ABORTED
+
+ROOT_ACTION = "a0"
+
+
+def timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:
+    if seconds is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def run_identifier(row: sqlite3.Row) -> identifier_pb2.RunIdentifier:
+    return identifier_pb2.RunIdentifier(
+        org=row["org"], project=row["project"], domain=row["domain"], name=row["name"]
+    )
+
+
+def action_identifier(row: sqlite3.Row) -> identifier_pb2.ActionIdentifier:
+    return identifier_pb2.ActionIdentifier(run=run_identifier(row), name=ROOT_ACTION)
+
+
+def task_identifier(row: sqlite3.Row, prefix: str = "task_") -> task_definition_pb2.TaskIdentifier:
+    return task_definition_pb2.TaskIdentifier(
+        org=row[f"{prefix}org"],
+        project=row[f"{prefix}project"],
+        domain=row[f"{prefix}domain"],
+        name=row[f"{prefix}name"],
+        version=row[f"{prefix}version"],
+    )
+
+
+def error_info(kind: int | None, code: str | None, message: str | None) -> rd.ErrorInfo | None:
+    if kind is None and not code and not message:
+        return None
+    return rd.ErrorInfo(kind=rd.ErrorInfo.Kind.Name(kind or 0), code=code or "", message=message or "")
+
+
+def action_metadata(row: sqlite3.Row) -> rd.ActionMetadata:
+    return rd.ActionMetadata(
+        task=rd.TaskActionMetadata(
+            id=task_identifier(row), task_type=row["task_type"], short_name=row["short_name"]
+        ),
+        action_type=rd.ACTION_TYPE_TASK,
+        funtion_name=row["short_name"],
+    )
+
+
+def action_status(row: sqlite3.Row) -> rd.ActionStatus:
+    started, ended = row["started_at"], row["ended_at"]
+    status = rd.ActionStatus(
+        phase=row["phase"],
+        start_time=timestamp(started),
+        end_time=timestamp(ended),
+        attempts=row["attempts"],
+    )
+    if started is not None and ended is not None:
+        status.duration_ms = max(0, int((ended - started) * 1000))
+    return status
+
+
+def run_message(row: sqlite3.Row) -> rd.Run:
+    return rd.Run(
+        action=rd.Action(id=action_identifier(row), metadata=action_metadata(row), status=action_status(row))
+    )
+
+
+def action_message(row: sqlite3.Row) -> rd.Action:
+    return run_message(row).action
+
+
+def _attempt(row: sqlite3.Row) -> rd.ActionAttempt:
+    logs = [
+        execution_pb2.TaskLog(uri=Path(row[f"{stream}_path"]).as_uri(), name=stream)
+        for stream in ("stdout", "stderr")
+    ]
+    attempt = rd.ActionAttempt(
+        phase=row["phase"],
+        start_time=timestamp(row["started_at"]),
+        end_time=timestamp(row["ended_at"]),
+        error_info=error_info(row["error_kind"], row["error_code"], row["error_message"]),
+        attempt=row["attempt"],
+        log_info=logs,
+        logs_available=True,
+    )
+    if row["outputs_uri"]:
+        attempt.outputs.output_uri = row["outputs_uri"]
+    return attempt
+
+
+def action_details(row: sqlite3.Row, attempts: Sequence[sqlite3.Row]) -> rd.ActionDetails:
+    details = rd.ActionDetails(
+        id=action_identifier(row),
+        metadata=action_metadata(row),
+        status=action_status(row),
+        error_info=error_info(row["error_kind"], row["error_code"], row["error_message"]),
+        task=task_definition_pb2.TaskSpec.FromString(row["task_spec"]),
+        attempts=[_attempt(a) for a in attempts],
+    )
+    if row["phase"] == ABORTED:
+        details.abort_info.reason = row["abort_reason"] or ""
+    return details
+
+
+def run_details(row: sqlite3.Row, attempts: Sequence[sqlite3.Row]) -> rd.RunDetails:
+    return rd.RunDetails(
+        run_spec=run_pb2.RunSpec.FromString(row["run_spec"]), action=action_details(row, attempts)
+    )
+
+
+def inputs(row: sqlite3.Row) -> common_pb2.Inputs:
+    return common_pb2.Inputs.FromString(row["inputs"])
+
+
+def task_message(row: sqlite3.Row) -> task_definition_pb2.Task:
+    spec = task_definition_pb2.TaskSpec.FromString(row["spec"])
+    return task_definition_pb2.Task(
+        task_id=task_identifier(row, prefix=""),
+        metadata=task_definition_pb2.TaskMetadata(
+            short_name=spec.short_name or row["name"].rsplit(".", 1)[-1],
+            deployed_at=timestamp(row["deployed_at"]),
+        ),
+    )
+
+
+def task_details(row: sqlite3.Row) -> task_definition_pb2.TaskDetails:
+    spec = task_definition_pb2.TaskSpec.FromString(row["spec"])
+    return task_definition_pb2.TaskDetails(
+        task_id=task_identifier(row, prefix=""),
+        metadata=task_definition_pb2.TaskMetadata(
+            short_name=spec.short_name or row["name"].rsplit(".", 1)[-1],
+            deployed_at=timestamp(row["deployed_at"]),
+        ),
+        spec=spec,
+    )
