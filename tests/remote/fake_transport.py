@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flyteidl2.common import identifier_pb2, list_pb2, phase_pb2
+from flyteidl2.common import identifier_pb2, phase_pb2
 from flyteidl2.logs.dataplane import payload_pb2
 from flyteidl2.task import common_pb2, task_definition_pb2, task_service_pb2
 from flyteidl2.workflow import run_definition_pb2, run_logs_service_pb2, run_service_pb2
 from google.protobuf import json_format, timestamp_pb2
 
 from union.errors import NotFoundError
+from union.plugins import hookimpl
 
 TERMINAL = {
     phase_pb2.ACTION_PHASE_SUCCEEDED,
@@ -296,5 +297,22 @@ class FakeTransport:
         pass
 
 
-__all__ = ["FakeTransport"]
-_ = list_pb2
+class _Plugin:
+    def __init__(self, transport: FakeTransport) -> None:
+        self.transport = transport
+
+    @hookimpl
+    def union_transport(self, config: object) -> FakeTransport:
+        return self.transport
+
+
+def install(transport: FakeTransport) -> None:
+    """Make ``transport`` the one the union_transport hook returns (until union.plugins.reset())."""
+    import union.plugins
+    from union.remote import _client
+
+    union.plugins.register(_Plugin(transport), name="fake-transport")
+    _client.reset()
+
+
+__all__ = ["FakeTransport", "install"]

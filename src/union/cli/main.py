@@ -7,7 +7,16 @@ import sys
 from collections.abc import Sequence
 
 from union import __version__
-from union.cli import plugins_cmd, upload_cmd
+from union.cli import (
+    cancel_cmd,
+    demo_cmd,
+    get_cmd,
+    logs_cmd,
+    plugins_cmd,
+    run_cmd,
+    upload_cmd,
+    wait_cmd,
+)
 from union.errors import UnionError
 
 
@@ -22,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", help="project to use")
     parser.add_argument("--domain", help="domain to use")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plugins_cmd, upload_cmd):
+    for module in (demo_cmd, run_cmd, get_cmd, wait_cmd, cancel_cmd, logs_cmd, upload_cmd, plugins_cmd):
         module.add_parser(sub)
     return parser
 
