@@ -10,7 +10,7 @@ from engine_helpers import Bundle
 
 from union.engine.transport import EmbeddedTransport
 
-TASKS = '''
+TASKS = """
 import os
 import sys
 import time
@@ -84,7 +84,7 @@ def roundtrip_file(path: Path) -> Path:
 
 def roundtrip_dir(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-'''
+"""
 
 
 @pytest.fixture
