@@ -259,7 +259,13 @@ def print_outputs(run: Run) -> None:
         return
     print("outputs:")
     for name, value in outputs.items():
-        print(f"  {name}: {show(value)}")
+        fields = jsonable(value)
+        if isinstance(fields, dict) and (dataclasses.is_dataclass(value) or hasattr(value, "model_dump")):
+            print(f"  {name}: {type(value).__name__}")
+            for key, item in fields.items():
+                print(f"    {key}: {item if isinstance(item, str) else json.dumps(item)}")
+        else:
+            print(f"  {name}: {show(value)}")
 
 
 def show(value: Any) -> str:

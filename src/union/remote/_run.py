@@ -195,6 +195,8 @@ class Run:
         return self._transport
 
     def _not_found(self, exc: Exception) -> RunNotFoundError:
+        if isinstance(exc, RunNotFoundError):  # the transport already said which run, and where
+            return exc
         return RunNotFoundError(
             f"no run {self.run_id!r} in project {self.project!r}, domain {self.domain!r} ({exc})"
         )

@@ -169,6 +169,8 @@ class Task:
         except TransportError as exc:
             if not _client.is_not_found(exc):
                 raise
+            if isinstance(exc, TaskNotFoundError):
+                raise
             raise TaskNotFoundError(f"no task {self._label()} ({exc})") from exc
         self._details = response.details
         self._deployed_at = _client.timestamp(response.details.metadata.deployed_at) or self._deployed_at

@@ -120,3 +120,19 @@ def write_dir(names: list[str]) -> Path:
     for name in names:
         (out / name).write_text(name)
     return out
+
+
+@union.task(retries=2)
+def flaky(marker: str) -> int:
+    """Fails on its first attempt (leaving a marker file), succeeds on the next."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("1")
+        raise RuntimeError("first attempt fails")
+    return int(path.read_text()) + 1
+
+
+@union.task(timeout=1)
+def too_slow(seconds: float) -> str:
+    time.sleep(seconds)
+    return "finished"

@@ -1,0 +1,56 @@
+"""The commands end to end on the embedded engine (the default transport on a fresh machine)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from union.cli.main import main
+
+
+@pytest.fixture
+def engine(isolated_user: Path) -> Iterator[Any]:
+    from union.remote import _client
+
+    _client.reset()
+    transport = _client.transport()
+    assert type(transport).__name__ == "EmbeddedTransport"
+    yield transport
+    transport.kill_all()
+    transport.close()
+    _client.reset()
+
+
+def test_demo_prints_a_useful_result(engine: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    captured = capsys.readouterr()
+    assert "embedded local control plane" in captured.out
+    assert "greeting: Hello, world! This ran as a union task." in captured.out
+    assert "[2, 3, 5, 7, 11, 13, 17, 19, 23, 29]" in captured.out
+    assert "SUCCEEDED" in captured.err
+    name = captured.out.split("run ", 1)[1].split()[0]
+    assert main(["logs", name]) == 0
+    assert "hello from worker process" in capsys.readouterr().out
+
+
+def test_run_get_wait_cancel(engine: Any, tasks_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", f"{tasks_file}:add", "--a", "1", "--b", "2", "--wait"]) == 0
+    assert "o0: 3" in capsys.readouterr().out
+    assert main(["run", "--json", f"{tasks_file}:sleepy", "--seconds", "60"]) == 0
+    slow = json.loads(capsys.readouterr().out)["name"]
+    assert main(["get", "runs", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["name"] == slow and listed[1]["task"] == "rt_tasks.add"
+    assert main(["wait", slow, "--timeout", "0.5"]) == 1
+    assert main(["cancel", slow]) == 0
+    assert main(["wait", slow]) == 1
+    assert "ABORTED" in capsys.readouterr().err
+    assert main(["get", "task", "rt_tasks.sleepy", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["inputs"] == {"seconds": "float"}
+    assert main(["get", "tasks"]) == 0
+    assert "rt_tasks.sleepy" in capsys.readouterr().out
+    assert main(["get", "run", "nope"]) == 1

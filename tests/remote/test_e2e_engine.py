@@ -1,0 +1,228 @@
+"""End to end through the embedded engine: union.run -> DeployTask/CreateRun -> a worker process -> Run."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import rt_tasks
+
+import union
+from union.errors import (
+    RunAbortedError,
+    RunFailedError,
+    RunNotFoundError,
+    RunWaitTimeoutError,
+    TaskNotFoundError,
+)
+from union.remote import Run, Task
+from union.types import MissingInputError, TypeMismatchError, UnknownInputError, UnsupportedTypeError
+
+WAIT = 60
+
+
+@pytest.fixture
+def engine(isolated_user: Path) -> Iterator[Any]:
+    """The default transport (the embedded engine, from the builtin hook), its workers killed afterwards."""
+    from union.remote import _client
+
+    _client.reset()
+    transport = _client.transport()
+    assert type(transport).__name__ == "EmbeddedTransport"
+    yield transport
+    transport.kill_all()
+    transport.close()
+    _client.reset()
+
+
+def test_success(engine: Any) -> None:
+    run = union.run(rt_tasks.add, a=40)
+    assert run.result(timeout=WAIT) == 42
+    assert run.phase == "SUCCEEDED" and run.done() and not run.is_running
+    assert run.started_at is not None and run.finished_at is not None
+    assert run.finished_at >= run.started_at
+    assert run.outputs == {"o0": 42}
+    again = Run.get(name=run.name)
+    assert again.result() == 42 and again.task_name == "rt_tasks.add"
+    assert Run.get(uri=run.uri).name == run.name
+    assert union.run(rt_tasks.divide, a=7, b=2).result(timeout=WAIT) == (3.5, 1.0)
+
+
+def test_unchanged_code_is_deployed_once(engine: Any) -> None:
+    union.run(rt_tasks.add, a=1).wait(timeout=WAIT)
+    union.run(rt_tasks.add, a=2).wait(timeout=WAIT)
+    versions = [t.version for t in Task.search(limit=50) if t.name == "rt_tasks.add"]
+    assert len(versions) == 1
+
+
+def test_builtin_failure_keeps_type_and_message(engine: Any) -> None:
+    run = union.run(rt_tasks.fail_value, message="bad value: 7")
+    run.wait(timeout=WAIT)
+    assert run.phase == "FAILED"
+    with pytest.raises(ValueError) as info:
+        run.result()
+    assert type(info.value) is ValueError and str(info.value) == "bad value: 7"
+    assert run.error is not None and run.error.code == "builtins.ValueError" and run.error.kind == "USER"
+
+
+def test_custom_failure_names_the_remote_type(engine: Any) -> None:
+    run = union.run(rt_tasks.fail_custom, message="custom")
+    with pytest.raises(RunFailedError, match=r"rt_tasks\.CustomError: custom") as info:
+        run.result(timeout=WAIT)
+    assert info.value.code == "rt_tasks.CustomError"
+
+
+def test_wait_timeout_then_cancel(engine: Any) -> None:
+    run = union.run(rt_tasks.sleepy, seconds=60)
+    with pytest.raises(RunWaitTimeoutError):
+        run.wait(timeout=0.5)
+    assert not run.done()
+    run.cancel()
+    run.wait(timeout=WAIT)
+    assert run.phase == "ABORTED"
+    with pytest.raises(RunAbortedError):
+        run.result()
+
+
+def test_retry_then_success(engine: Any, tmp_path: Path) -> None:
+    run = union.run(rt_tasks.flaky, marker=str(tmp_path / "marker"))
+    assert run.result(timeout=WAIT) == 2
+
+
+def test_task_timeout(engine: Any) -> None:
+    run = union.run(rt_tasks.too_slow, seconds=30)
+    run.wait(timeout=WAIT)
+    assert run.phase in ("TIMED_OUT", "FAILED")
+    with pytest.raises(TimeoutError):
+        run.result()
+
+
+def test_search_pages_newest_first(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import union.remote._run as run_module
+
+    names = [union.run(rt_tasks.add, a=i).name for i in range(5)]
+    monkeypatch.setattr(run_module, "_PAGE", 2)
+    assert [r.name for r in Run.search(limit=3)] == names[::-1][:3]
+    assert [r.name for r in Run.search(limit=50)] == names[::-1]
+    for r in Run.search(limit=5):
+        r.wait(timeout=WAIT)
+
+
+def test_round_trip_of_every_supported_type(engine: Any) -> None:
+    values = dict(
+        i=-(2**40),
+        f=2.5,
+        s="héllo",
+        b=True,
+        raw=b"\x00\xff",
+        when=dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.timezone.utc),
+        span=dt.timedelta(days=1, microseconds=5),
+        maybe=None,
+        nothing=None,
+        color=rt_tasks.Color.GREEN,
+        items=[1, 2, 3],
+        mapping={"a": 1.5},
+        point=rt_tasks.Point(x=1, y=2.5, label="p"),
+    )
+    result = union.run(rt_tasks.echo_all, **values).result(timeout=WAIT)
+    assert result == tuple(values.values())
+    assert isinstance(result[12], rt_tasks.Point)
+    assert union.run(rt_tasks.echo_all, **{**values, "maybe": 5}).result(timeout=WAIT)[7] == 5
+
+
+def test_paths_round_trip(engine: Any, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("file content")
+    assert union.run(rt_tasks.read_file, path=source).result(timeout=WAIT) == "file content"
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_text("a")
+    (tree / "sub" / "b.txt").write_text("b")
+    assert union.run(rt_tasks.read_dir, path=tree).result(timeout=WAIT) == ["a.txt", "sub"]
+    out = union.run(rt_tasks.write_file, text="written").result(timeout=WAIT)
+    assert isinstance(out, Path) and out.read_text() == "written"
+    out_dir = union.run(rt_tasks.write_dir, names=["x", "y"]).result(timeout=WAIT)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["x", "y"]
+
+
+def test_pydantic_round_trip(engine: Any) -> None:
+    pytest.importorskip("pydantic")
+    import rt_pydantic
+
+    item = rt_pydantic.Item(name="n", tags=["a"], price=1.5)
+    result = union.run(rt_pydantic.tag, item=item, extra="b").result(timeout=WAIT)
+    assert result == rt_pydantic.Item(name="n", tags=["a", "b"], price=1.5)
+
+
+def test_deployed_task_by_name(engine: Any) -> None:
+    union.run(rt_tasks.add, a=1).wait(timeout=WAIT)
+    lazy = Task.get(name="rt_tasks.add")
+    assert lazy.inputs == {"a": "int", "b": "int"}
+    assert union.run(lazy, a=2, b=3).result(timeout=WAIT) == 5
+    pinned = Task.get(uri=lazy.uri)
+    assert pinned.fetch().version == lazy.version
+    with pytest.raises(MissingInputError):
+        union.run(lazy, a=1)
+
+
+def test_bad_inputs_have_typed_errors(engine: Any) -> None:
+    with pytest.raises(RunNotFoundError):
+        Run.get(name="r-does-not-exist")
+    with pytest.raises(TaskNotFoundError):
+        Task.get(name="no.such.task").fetch()
+    with pytest.raises(TaskNotFoundError):
+        union.run(Task.get(name="no.such.task"))
+    with pytest.raises(UnknownInputError):
+        union.run(rt_tasks.add, c=1)
+    with pytest.raises(TypeMismatchError):
+        union.run(rt_tasks.add, a="1")
+    with pytest.raises(TypeMismatchError):
+        union.run(rt_tasks.echo_all, **{**_echo_values(), "point": {"x": 1}})
+    with pytest.raises(UnsupportedTypeError):
+
+        @union.task
+        def bad(x: complex) -> None:
+            return None
+
+    assert list(Run.search(limit=5)) == []
+
+
+def test_logs(engine: Any) -> None:
+    run = union.run(rt_tasks.noisy, n=3)
+    run.wait(timeout=WAIT)
+    assert [line for line in run.logs() if line.startswith("line")] == ["line 0", "line 1", "line 2"]
+
+
+def test_dataclass_outputs_with_caller_hints(engine: Any) -> None:
+    run = union.run(rt_tasks.echo_all, **_echo_values())
+    run.wait(timeout=WAIT)
+
+    @dataclasses.dataclass
+    class Other:
+        x: int
+        y: float
+        label: str
+
+    assert run.get_typed_outputs({"o12": Other}) == Other(1, 2.0, "q")
+
+
+def _echo_values() -> dict[str, Any]:
+    return dict(
+        i=1,
+        f=1.0,
+        s="s",
+        b=False,
+        raw=b"",
+        when=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),
+        span=dt.timedelta(0),
+        maybe=None,
+        nothing=None,
+        color=rt_tasks.Color.RED,
+        items=[],
+        mapping={},
+        point=rt_tasks.Point(1, 2.0, "q"),
+    )
