@@ -95,8 +95,10 @@ class Bundle:
         return Deployed(task_id, func)
 
 
-def run_request(task: Deployed, name: str | None = None, **inputs: Any) -> runs.CreateRunRequest:
-    literals = ut.inputs_to_literals(task.func, inputs).literals
+def run_request(
+    task: Deployed, name: str | None = None, files: Any = None, **inputs: Any
+) -> runs.CreateRunRequest:
+    literals = ut.inputs_to_literals(task.func, inputs, files=files).literals
     request = runs.CreateRunRequest(
         task_id=task.task_id,
         inputs=common_pb2.Inputs(
@@ -114,8 +116,8 @@ def run_request(task: Deployed, name: str | None = None, **inputs: Any) -> runs.
     return request
 
 
-def start(transport: Any, task: Deployed, **inputs: Any) -> identifier_pb2.RunIdentifier:
-    response = transport.create_run(run_request(task, **inputs))
+def start(transport: Any, task: Deployed, files: Any = None, **inputs: Any) -> identifier_pb2.RunIdentifier:
+    response = transport.create_run(run_request(task, files=files, **inputs))
     return response.run.action.id.run
 
 

@@ -319,7 +319,8 @@ class Store:
         self, org: str, project: str | None, domain: str | None, before_seq: int | None, limit: int
     ) -> list[sqlite3.Row]:
         """The latest version of every task name, most recently deployed first."""
-        where, params = ["t.org = ?"], [org]  # type: list[str], list[Any]
+        where: list[str] = ["t.org = ?"]
+        params: list[Any] = [org]
         if project:
             where.append("t.project = ?")
             params.append(project)
