@@ -54,3 +54,26 @@ def test_run_get_wait_cancel(engine: Any, tasks_file: str, capsys: pytest.Captur
     assert main(["get", "tasks"]) == 0
     assert "rt_tasks.sleepy" in capsys.readouterr().out
     assert main(["get", "run", "nope"]) == 1
+
+
+def test_cancel_from_another_process(engine: Any, tasks_file: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import rt_tasks
+
+    import union
+
+    run = union.run(rt_tasks.sleepy, seconds=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "union.cli.main", "cancel", run.name],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    run.wait(timeout=60)
+    assert run.phase == "ABORTED"

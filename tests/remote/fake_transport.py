@@ -21,7 +21,7 @@ from flyteidl2.task import common_pb2, task_definition_pb2, task_service_pb2
 from flyteidl2.workflow import run_definition_pb2, run_logs_service_pb2, run_service_pb2
 from google.protobuf import json_format, timestamp_pb2
 
-from union.errors import NotFoundError
+from union.errors import DeadlineExceededError, NotFoundError
 from union.plugins import hookimpl
 
 TERMINAL = {
@@ -181,7 +181,7 @@ class FakeTransport:
                 while run.phase == last:
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
-                        return
+                        raise DeadlineExceededError("the watch's timeout expired")
                     self.changed.wait(left)
                 last = run.phase
                 details = self._details(run)

@@ -284,3 +284,14 @@ def test_logs(fake: FakeTransport) -> None:
     run = union.run(rt_tasks.noisy, n=2)
     fake.runs[run.name].logs = ["line 0", "line 1"]
     assert list(run.logs()) == ["line 0", "line 1"]
+
+
+def test_wait_watches_again_after_each_chunk(fake: FakeTransport, monkeypatch: pytest.MonkeyPatch) -> None:
+    import union.remote._run as run_module
+
+    monkeypatch.setattr(run_module, "WATCH_CHUNK_S", 0.1)
+    run = _pending(fake)
+    threading.Timer(0.5, fake.run_now, args=(run.name,)).start()
+    run.wait(timeout=10, poll_interval=30)  # no safety-net poll within the test: only the watch
+    assert run.result() == "slept"
+    assert fake.calls.count("watch_run_details") >= 3

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import contextlib
 import datetime as dt
 import queue
 import threading
@@ -34,7 +33,8 @@ if TYPE_CHECKING:
 ROOT_ACTION = "a0"
 """The name of a run's root action, whose inputs and outputs are the run's (see the contract)."""
 
-_PAGE = 100
+_PAGE = 1000
+WATCH_CHUNK_S = 10.0
 _NO_OUTPUTS: Any = object()
 
 
@@ -91,21 +91,24 @@ class Run:
         else:
             self._scope, name = _client.scope(), run_id
         self.run_id = name
-        self._outputs = _NO_OUTPUTS if _outputs is None else _outputs
+        self._reset_state(None, _outputs)
+
+    def _reset_state(self, transport: Transport | None, outputs: Any = None) -> None:
+        self._outputs: Any = _NO_OUTPUTS if outputs is None else outputs
         self._details: RunDetails | None = None
         self._summary: Action | None = None
         self._decode_with: Any = None  # the task function (or TypedInterface) outputs decode with
         self._output_literals: dict[str, Literal] | None = None
-        self._transport: Transport | None = None
+        self._transport: Transport | None = transport
 
     # -- construction ------------------------------------------------------------------------------
 
     @classmethod
     def _from_id(cls, rid: RunIdentifier, transport: Transport | None = None) -> Run:
-        run = cls.__new__(cls)
-        cls.__init__(run, rid.name)
+        run = cls.__new__(cls)  # no __init__: the scope is known, the config need not be consulted
+        run.run_id = rid.name
         run._scope = Scope(rid.org, rid.project, rid.domain)
-        run._transport = transport
+        run._reset_state(transport)
         return run
 
     @classmethod
@@ -525,19 +528,25 @@ class _Watcher:
     def _follow(self, timeout: float | None) -> None:
         from flyteidl2.workflow.run_service_pb2 import WatchRunDetailsRequest
 
+        deadline = None if timeout is None else time.monotonic() + timeout
+        request = WatchRunDetailsRequest(run_id=self._run._rid())
         try:
-            stream = self._run._client().watch_run_details(
-                WatchRunDetailsRequest(run_id=self._run._rid()), timeout=timeout
-            )
-            for response in stream:
-                if self._stop.is_set():
-                    break
-                self._updates.put(response.details)
-            else:
-                return
-            if hasattr(stream, "close"):
-                with contextlib.suppress(Exception):
-                    stream.close()
+            while not self._stop.is_set():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return
+                # Watch in bounded chunks, so a waiter that gave up (Ctrl-C) frees this thread soon.
+                chunk = WATCH_CHUNK_S if left is None else min(WATCH_CHUNK_S, left)
+                try:
+                    for response in self._run._client().watch_run_details(request, timeout=chunk):
+                        if self._stop.is_set():
+                            return
+                        self._updates.put(response.details)
+                        if _client.phase_name(response.details.action.status.phase) in TERMINAL:
+                            return
+                except TimeoutError:  # the chunk's deadline (DeadlineExceededError): watch again
+                    continue
+                return  # the stream ended without a terminal phase: the waiter polls from here
         except Exception:  # no watch here (NotImplementedError, UNIMPLEMENTED...): the waiter polls
             pass
         finally:
