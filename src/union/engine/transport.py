@@ -350,8 +350,11 @@ class EmbeddedTransport:
                 )
         limit = _page_size(request.request)
         rows = self.store.list_runs(filters, _decode_token(request.request.token), limit + 1)
-        token = _encode_token(rows[limit - 1]["id"]) if len(rows) > limit else ""
-        return runs.ListRunsResponse(runs=[messages.run_message(r) for r in rows[:limit]], token=token)
+        token = _encode_token(rows[limit - 1][0]) if len(rows) > limit else ""
+        response = runs.ListRunsResponse(token=token)
+        for row in rows[:limit]:
+            messages.fill_run(response.runs.add(), row)
+        return response
 
     def abort_run(
         self, request: runs.AbortRunRequest, *, timeout: float | None = None

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -69,12 +70,21 @@ class Supervisor:
         timeout = row["timeout"]
         attempt = int(row["attempts"])
         phase, error, outputs = FAILED, None, None
-        while True:
-            attempt += 1
-            phase, error, outputs = self.attempt(attempt, timeout)
-            if phase in (SUCCEEDED, ABORTED) or self.aborted or attempt >= max_attempts:
-                break
-            self.store.finish_attempt(self.run_id, attempt, phase, error, None)
+        try:
+            while True:
+                attempt += 1
+                phase, error, outputs = self.attempt(attempt, timeout)
+                if phase in (SUCCEEDED, ABORTED) or self.aborted or attempt >= max_attempts:
+                    break
+                self.store.finish_attempt(self.run_id, attempt, phase, error, None)
+        except Exception as exc:  # the engine's own failure: say so rather than leave it to the reaper
+            traceback.print_exc()
+            message = f"the engine's worker failed: {type(exc).__name__}: {exc}"
+            phase, error, outputs = (
+                FAILED,
+                ErrorRecord(KIND_SYSTEM, "union.engine.WorkerError", message),
+                None,
+            )
         if self.aborted:
             phase, error, outputs = ABORTED, None, None
         self.store.finish_run(self.run_id, attempt, phase, error, outputs, worker_pid=self.pid)
