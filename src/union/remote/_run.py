@@ -276,6 +276,8 @@ class Run:
         details = self._terminal_details()
         action = details.action
         phase = _client.phase_name(action.status.phase)
+        if phase not in TERMINAL or phase in ("SUCCEEDED", "RECOVERED"):
+            return None  # an earlier attempt's error while retrying is not the run's error
         if action.HasField("error_info"):
             info = action.error_info
             return RunError(message=info.message, code=info.code, kind=_kind_name(info.kind))
