@@ -163,7 +163,11 @@ def parse_inputs(
         required = param.default is param.empty
         default = "" if required else f" (default: {param.default!r})"
         annotation = hints[name]
-        shown = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        shown = (
+            annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+        )
+        if annotation is type(None):
+            shown = "None"
         parser.add_argument(
             f"--{name}",
             dest=name,
