@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from union.errors import AlreadyExistsError, TransportError, UnionError
+from union.errors import AlreadyExistsError, TaskDefinitionError, TransportError, UnionError
 
 if TYPE_CHECKING:
     from flyteidl2.task.task_definition_pb2 import TaskIdentifier
@@ -14,6 +16,30 @@ if TYPE_CHECKING:
     from union.config import Config
     from union.remote import Run
     from union.transport import Transport
+
+
+MAX_BUNDLE_FILES = 10_000
+MAX_BUNDLE_BYTES = 1 << 30
+
+
+def check_bundle(root: Path) -> None:
+    """Refuse to upload an accidentally huge code bundle (a home directory, a folder holding a virtualenv).
+
+    The bundle is the whole folder holding the task's top-level package, so a task file dropped into a
+    large folder would upload all of it; stop early and say how to fix it instead.
+    """
+    files = size = 0
+    for dirpath, _, names in os.walk(root):
+        files += len(names)
+        for name in names:
+            with contextlib.suppress(OSError):
+                size += os.lstat(os.path.join(dirpath, name)).st_size
+        if files > MAX_BUNDLE_FILES or size > MAX_BUNDLE_BYTES:
+            raise TaskDefinitionError(
+                f"the code bundle {root} holds more than {MAX_BUNDLE_FILES} files or 1 GiB (at {dirpath}). "
+                "A task uploads the whole folder holding its top-level package: move the task's file (or "
+                "package) into a folder of its own, without virtualenvs or data."
+            )
 
 
 def deploy(task: TaskFunction[Any, Any], *, config: Config | None = None) -> TaskIdentifier:
@@ -30,6 +56,7 @@ def deploy(task: TaskFunction[Any, Any], *, config: Config | None = None) -> Tas
 
     cfg = config or current()
     root, _ = task.bundle()
+    check_bundle(root)
     digest, code_uri = upload_dir(root, config=cfg)
     s = _client.scope()
     task_id = task.task_id(digest, org=s.org, project=s.project, domain=s.domain)

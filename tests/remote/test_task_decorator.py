@@ -131,3 +131,14 @@ def test_import_union_stays_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_huge_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import union._run as run_module
+
+    monkeypatch.setattr(run_module, "MAX_BUNDLE_FILES", 3)
+    for i in range(5):
+        (tmp_path / f"f{i}.txt").write_text("x")
+    with pytest.raises(TaskDefinitionError, match="folder of its own"):
+        run_module.check_bundle(tmp_path)
+    run_module.check_bundle(Path(rt_tasks.__file__).parent)
