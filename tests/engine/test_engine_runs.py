@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from engine_helpers import outputs, start, wait
+import pytest
+from engine_helpers import TERMINAL, outputs, start, wait
 from flyteidl2.common import phase_pb2
 
 
@@ -155,3 +156,37 @@ def test_paths_travel_through_storage_both_ways(engine, bundle, tmp_path):
     action = wait(engine, run_id).action
     assert action.status.phase == phase_pb2.ACTION_PHASE_SUCCEEDED, action.error_info
     assert outputs(engine, run_id, task) == ["a.txt", "sub/b.txt"]
+
+
+def test_watch_and_tail_give_up_with_a_typed_error_when_their_timeout_expires(engine, bundle):
+    from flyteidl2.workflow import run_logs_service_pb2 as logs
+    from flyteidl2.workflow import run_service_pb2 as runs
+
+    from union.errors import DeadlineExceededError
+
+    run_id = start(engine, bundle.deploy("sleep"), seconds=60.0)
+    began = time.monotonic()
+    seen = []
+    with pytest.raises(DeadlineExceededError):
+        for event in engine.watch_run_details(runs.WatchRunDetailsRequest(run_id=run_id), timeout=0.5):
+            seen.append(event.details.action.status.phase)
+    assert time.monotonic() - began < 5 and seen and seen[-1] not in TERMINAL
+    with pytest.raises(DeadlineExceededError):
+        list(engine.tail_logs(logs.TailLogsRequest(action_id=_action_id(run_id)), timeout=0.3))
+    engine.abort_run(runs.AbortRunRequest(run_id=run_id))
+    assert wait(engine, run_id).action.status.phase == phase_pb2.ACTION_PHASE_ABORTED
+
+
+def test_action_details_and_list_actions_describe_the_root_action(engine, bundle):
+    from flyteidl2.workflow import run_service_pb2 as runs
+
+    task = bundle.deploy("add")
+    run_id = start(engine, task, a=1)
+    run_details = wait(engine, run_id)
+    details = engine.get_action_details(runs.GetActionDetailsRequest(action_id=_action_id(run_id))).details
+    assert details == run_details.action
+    assert details.task.task_template.id.name == task.task_id.name
+    assert details.metadata.task.task_type == "python-task" and details.metadata.task.short_name == "add"
+    actions = engine.list_actions(runs.ListActionsRequest(run_id=run_id)).actions
+    assert [a.id.name for a in actions] == ["a0"]
+    assert actions[0].status == details.status

@@ -26,14 +26,15 @@ def timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:
     if seconds is None:
         return None
     ts = timestamp_pb2.Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
+    _set_time(ts, seconds)
     return ts
 
 
 def _set_time(target: timestamp_pb2.Timestamp, seconds: float) -> None:
-    whole = int(seconds)
+    """Every timestamp goes through here, so one instant always becomes the same message."""
+    whole, nanos = divmod(int(seconds * 1e9), 1_000_000_000)
     target.seconds = whole
-    target.nanos = int((seconds - whole) * 1e9)
+    target.nanos = nanos
 
 
 def run_identifier(row: sqlite3.Row) -> identifier_pb2.RunIdentifier:

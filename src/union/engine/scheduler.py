@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ CONCURRENCY_ENV = "UNION_ENGINE_CONCURRENCY"
 LAUNCH_GRACE_S = 30.0
 
 _children: list[subprocess.Popen[bytes]] = []
+_children_lock = threading.Lock()
 
 
 def concurrency_limit(explicit: int | None = None) -> int:
@@ -58,7 +60,8 @@ def worker_env(limit: int) -> dict[str, str]:
 
 def _reap_children() -> None:
     """Collect workers this process started that have exited (no zombies in long-lived clients)."""
-    _children[:] = [child for child in _children if child.poll() is None]
+    with _children_lock:
+        _children[:] = [child for child in _children if child.poll() is None]
 
 
 def spawn_worker(store: Store, run_id: int, limit: int) -> None:
@@ -75,7 +78,8 @@ def spawn_worker(store: Store, run_id: int, limit: int) -> None:
             env=worker_env(limit),
             cwd=run_dir,
         )
-    _children.append(child)
+    with _children_lock:
+        _children.append(child)
     store.set_worker(run_id, child.pid, procs.start_time(child.pid))
 
 

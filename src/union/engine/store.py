@@ -154,6 +154,9 @@ class NewRun:
     timeout: float | None
 
 
+_INHERITED: list[sqlite3.Connection] = []
+
+
 def default_path() -> Path:
     from union.config import paths
 
@@ -260,6 +263,11 @@ class Store:
     def conn(self) -> sqlite3.Connection:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
+            inherited = getattr(local, "conn", None)
+            if inherited is not None:
+                # Never use nor close a connection inherited through fork(): closing it would drop the
+                # POSIX locks this process holds on the file through its own connection.
+                _INHERITED.append(inherited)
             local.conn = self._connect()
             local.pid = os.getpid()
         conn: sqlite3.Connection = local.conn
