@@ -226,3 +226,31 @@ def _echo_values() -> dict[str, Any]:
         mapping={},
         point=rt_tasks.Point(1, 2.0, "q"),
     )
+
+
+def test_a_script_run_as_main(engine: Any, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "hello_script.py").write_text(
+        "import union\n\n"
+        "@union.task\n"
+        "def shout(text: str) -> str:\n"
+        "    return text.upper() + '!'\n\n"
+        "if __name__ == '__main__':\n"
+        "    print(union.run(shout, text='hi').result(timeout=60))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(folder / "hello_script.py")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "HI!"
+    assert [r.task_name for r in Run.search(limit=5)] == ["hello_script.shout"]
