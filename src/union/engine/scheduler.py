@@ -83,7 +83,8 @@ def spawn_worker(store: Store, run_id: int, limit: int) -> None:
     store.set_worker(run_id, child.pid, procs.start_time(child.pid))
 
 
-def lost_error(pid: int | None) -> ErrorRecord:
+def lost_error(store: Store, run_id: int, pid: int | None) -> ErrorRecord:
+    log = store.runs_dir / str(run_id) / "worker.log"
     if pid is None:
         return ErrorRecord(
             KIND_SYSTEM,
@@ -95,7 +96,8 @@ def lost_error(pid: int | None) -> ErrorRecord:
         KIND_SYSTEM,
         "union.engine.WorkerLost",
         f"the worker process (pid {pid}) died without recording a result: it was killed "
-        "(for example by SIGKILL or the out-of-memory killer). Run it again.",
+        f"(for example by SIGKILL or the out-of-memory killer), or could not start (see {log}). "
+        "Run it again.",
     )
 
 
@@ -111,7 +113,7 @@ def reap(store: Store, run_ids: set[int] | None = None) -> int:
                 continue
         elif procs.is_alive(pid, row["worker_start"]):
             continue
-        if store.fail_lost(row["id"], row["phase"], pid, lost_error(pid)):
+        if store.fail_lost(row["id"], row["phase"], pid, lost_error(store, row["id"], pid)):
             marked += 1
             _kill_leftovers(store, row["id"], pid)
     return marked
