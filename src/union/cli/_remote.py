@@ -241,7 +241,7 @@ def run_dict(run: Run, *, with_outputs: bool = False) -> dict[str, Any]:
     }
     if with_outputs and run.phase in ("FAILED", "ABORTED", "TIMED_OUT"):
         error = run.error
-        out["error"] = dataclasses.asdict(error) if error else None
+        out["error"] = error._asdict() if error else None
     if with_outputs and run.phase == "SUCCEEDED":
         out["outputs"] = jsonable(run.outputs)
     return out

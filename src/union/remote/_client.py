@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from union.errors import InvalidURIError
 
@@ -95,8 +93,7 @@ def seconds(value: dt.timedelta | float | None, what: str) -> float | None:
     return float(value)
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """Where runs and tasks live: an org (may be empty), a project and a domain."""
 
     org: str
@@ -116,8 +113,7 @@ def scope(project: str | None = None, domain: str | None = None, org: str | None
     )
 
 
-@dataclass(frozen=True)
-class EntityURI:
+class EntityURI(NamedTuple):
     """A parsed ``union://<org>/<project>/<domain>/<runs|tasks>/<name>[@<version>]``."""
 
     scope: Scope
@@ -134,6 +130,8 @@ def format_uri(kind: str, s: Scope, name: str, version: str | None = None) -> st
 def parse_uri(uri: str, kind: str) -> EntityURI:
     """Parse a run or task URI; the org may be empty (``union:///project/domain/runs/name``)."""
     forms = f"{SCHEME}://<org>/<project>/<domain>/{kind}/<name>" + ("[@<version>]" if kind == "tasks" else "")
+    from urllib.parse import urlsplit
+
     parts = urlsplit(uri)
     segments = parts.path.strip("/").split("/") if parts.path else []
     if parts.scheme != SCHEME or len(segments) != 4 or parts.query or parts.fragment:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Optional, Type, Union  # noqa: UP035 - seed signatures
+from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Type, Union  # noqa: UP035 - seed signatures
 
 from union.errors import (
     RunAbortedError,
@@ -38,8 +36,7 @@ WATCH_CHUNK_S = 10.0
 _NO_OUTPUTS: Any = object()
 
 
-@dataclass(frozen=True)
-class RunError:
+class RunError(NamedTuple):
     """Why a run failed: the remote exception type (``code``), its message and whose fault (``kind``)."""
 
     message: str
@@ -520,6 +517,8 @@ class _Watcher:
     """Follows ``watch_run_details`` on a daemon thread so the waiting thread can time out and take Ctrl-C."""
 
     def __init__(self, run: Run, timeout: float | None) -> None:
+        import queue
+
         self._updates: queue.Queue[Any] = queue.Queue()
         self._stop = threading.Event()
         self.alive = True
@@ -557,6 +556,8 @@ class _Watcher:
 
     def next(self, timeout: float) -> RunDetails | None:
         """The next update, or None when none came within ``timeout`` or the stream has ended."""
+        import queue
+
         try:
             item: RunDetails | None = self._updates.get(timeout=max(timeout, 0.0))
             # Skip to the newest update so a burst is handled at once.
