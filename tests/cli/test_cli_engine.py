@@ -77,3 +77,36 @@ def test_cancel_from_another_process(engine: Any, tasks_file: str) -> None:
     assert done.returncode == 0, done.stderr
     run.wait(timeout=60)
     assert run.phase == "ABORTED"
+
+
+def test_ctrl_c_stops_waiting_and_leaves_the_run_running(engine: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import rt_tasks
+
+    import union
+
+    run = union.run(rt_tasks.sleepy, seconds=60)
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "union.cli.main", "wait", run.name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert waiter.stderr is not None
+        first = waiter.stderr.readline()  # the first phase line: the waiter is following the run now
+        assert first.split()[-1] in ("QUEUED", "INITIALIZING", "RUNNING"), first
+        waiter.send_signal(signal.SIGINT)
+        _, err = waiter.communicate(timeout=60)
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+    assert waiter.returncode == 130, err
+    assert "keeps running" in err
+    assert not run.done()
+    run.cancel()

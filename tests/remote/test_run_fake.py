@@ -126,7 +126,7 @@ def test_wait_timeout(fake: FakeTransport, watch: bool) -> None:
     started = time.monotonic()
     with pytest.raises(RunWaitTimeoutError, match="keeps running"):
         run.wait(timeout=dt.timedelta(seconds=0.3), poll_interval=0.05)
-    assert 0.25 < time.monotonic() - started < 3
+    assert 0.25 < time.monotonic() - started < 10
     assert isinstance(RunWaitTimeoutError("x"), TimeoutError)
     assert not run.done()
 
