@@ -52,3 +52,19 @@ def test_classmethods_and_properties() -> None:
     assert [p for p in inspect.signature(upload_file).parameters][:1] == ["fp"]
     assert [p for p in inspect.signature(upload_dir).parameters][:1] == ["dir_path"]
     assert LazyEntity.__class_getitem__  # LazyEntity[Task] is a valid annotation
+
+
+def test_run_and_task_never_import_the_engine() -> None:
+    """They reach a control plane only through the Transport the union_transport hook returns."""
+    from pathlib import Path
+
+    import union
+
+    src = Path(union.__file__).parent
+    files = [*sorted((src / "remote").glob("*.py")), src / "_run.py", src / "_task.py"]
+    offenders = [
+        f.name
+        for f in files
+        if "union.engine" in f.read_text() or "from union import engine" in f.read_text()
+    ]
+    assert offenders == []
