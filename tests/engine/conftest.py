@@ -26,6 +26,10 @@ def noop() -> None:
     return None
 
 
+def env(var: str) -> str:
+    return os.environ.get(var, "")
+
+
 def pair(text: str, times: int) -> tuple[str, list[int]]:
     return text * times, list(range(times))
 

@@ -101,6 +101,13 @@ def test_list_tasks_pages_through_the_latest_version_of_each_task(engine, bundle
             break
     assert [t.name.rsplit(".", 1)[-1] for t in seen] == ["add", "sleep", "fail", "pair", "noop"]
     assert seen[0].version.endswith("-r2-tNone")
+    named = engine.list_tasks(
+        tasks.ListTasksRequest(
+            request={"filters": [{"field": "name", "values": [seen[2].name]}]},
+            project_id={"name": "default", "domain": "development"},
+        )
+    )
+    assert [t.task_id for t in named.tasks] == [seen[2]]
     other = engine.list_tasks(
         tasks.ListTasksRequest(project_id={"name": "elsewhere", "domain": "development"})
     )

@@ -190,3 +190,15 @@ def test_action_details_and_list_actions_describe_the_root_action(engine, bundle
     actions = engine.list_actions(runs.ListActionsRequest(run_id=run_id)).actions
     assert [a.id.name for a in actions] == ["a0"]
     assert actions[0].status == details.status
+
+
+def test_the_run_specs_environment_variables_reach_the_task(engine, bundle):
+    from engine_helpers import run_request
+
+    task = bundle.deploy("env")
+    request = run_request(task, var="GREETING")
+    request.run_spec.envs.values.add(key="GREETING", value="hello from the run spec")
+    run_id = engine.create_run(request).run.action.id.run
+    details = wait(engine, run_id)
+    assert details.run_spec.envs.values[0].key == "GREETING"
+    assert outputs(engine, run_id, task) == "hello from the run spec"

@@ -84,7 +84,7 @@ def load_function(spec: Any, config: Config) -> Callable[..., Any]:
 
 def execute(store: Store, run_id: int, folder: Path) -> str:
     """Run the task once; returns the URI of its stored Outputs."""
-    from flyteidl2.task import common_pb2, task_definition_pb2
+    from flyteidl2.task import common_pb2, run_pb2, task_definition_pb2
 
     import union.types as ut
 
@@ -96,6 +96,8 @@ def execute(store: Store, run_id: int, folder: Path) -> str:
     files = StorageFiles(config, folder / "downloads")
     spec = task_definition_pb2.TaskSpec.FromString(row["task_spec"])
     inputs = common_pb2.Inputs.FromString(row["inputs"])
+    for pair in run_pb2.RunSpec.FromString(row["run_spec"]).envs.values:  # RunSpec.envs, as Flyte does
+        os.environ[pair.key] = pair.value
     func = load_function(spec, config)
     kwargs = ut.literals_to_inputs(func, {nl.name: nl.value for nl in inputs.literals}, files=files)
     value = func(**kwargs)

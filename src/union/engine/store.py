@@ -323,8 +323,9 @@ class Store:
                 if bytes(row["spec"]) != spec:
                     raise ValueError("a different spec is already deployed under this version")
                 conn.execute(
-                    "UPDATE tasks SET seq=? WHERE org=? AND project=? AND domain=? AND name=? AND version=?",
-                    (seq, *key),
+                    "UPDATE tasks SET seq=?, deployed_at=? WHERE org=? AND project=? AND domain=? AND name=?"
+                    " AND version=?",
+                    (seq, time.time(), *key),
                 )
                 return False
             conn.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*key, spec, time.time(), seq))
@@ -343,11 +344,20 @@ class Store:
         )
 
     def list_tasks(
-        self, org: str, project: str | None, domain: str | None, before_seq: int | None, limit: int
+        self,
+        org: str,
+        project: str | None,
+        domain: str | None,
+        before_seq: int | None,
+        limit: int,
+        name: str | None = None,
     ) -> list[sqlite3.Row]:
-        """The latest version of every task name, most recently deployed first."""
+        """The latest version of every task name (or of ``name`` only), most recently deployed first."""
         where: list[str] = ["t.org = ?"]
         params: list[Any] = [org]
+        if name:
+            where.append("t.name = ?")
+            params.append(name)
         if project:
             where.append("t.project = ?")
             params.append(project)

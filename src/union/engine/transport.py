@@ -433,8 +433,18 @@ class EmbeddedTransport:
         org = self._org(p.organization or request.org)
         project = self._project(p.name) if request.HasField("project_id") else None
         domain = self._domain(p.domain) if request.HasField("project_id") else None
+        name = None
+        for f in request.request.filters:
+            if f.field == "name" and f.function == f.EQUAL and len(f.values) == 1:
+                name = f.values[0]
+            else:
+                raise TransportError(
+                    f"unsupported list filter on {f.field!r}: the embedded engine filters tasks by project "
+                    "and name (EQUAL)."
+                )
         limit = _page_size(request.request)
-        rows = self.store.list_tasks(org, project, domain, _decode_token(request.request.token), limit + 1)
+        after = _decode_token(request.request.token)
+        rows = self.store.list_tasks(org, project, domain, after, limit + 1, name=name)
         token = _encode_token(rows[limit - 1]["seq"]) if len(rows) > limit else ""
         return tasks.ListTasksResponse(tasks=[messages.task_message(r) for r in rows[:limit]], token=token)
 
