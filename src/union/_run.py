@@ -55,12 +55,12 @@ def deploy(task: TaskFunction[Any, Any], *, config: Config | None = None) -> Tas
     from union.storage.upload import upload_dir
 
     cfg = config or current()
+    transport = _client.transport(cfg)  # no control plane for this config: fail before uploading
     root, _ = task.bundle()
     check_bundle(root)
     digest, code_uri = upload_dir(root, config=cfg)
     s = _client.scope()
     task_id = task.task_id(digest, org=s.org, project=s.project, domain=s.domain)
-    transport = _client.transport(cfg)
     try:
         transport.get_task_details(GetTaskDetailsRequest(task_id=task_id))
         return task_id

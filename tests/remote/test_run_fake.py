@@ -295,3 +295,14 @@ def test_wait_watches_again_after_each_chunk(fake: FakeTransport, monkeypatch: p
     run.wait(timeout=10, poll_interval=30)  # no safety-net poll within the test: only the watch
     assert run.result() == "slept"
     assert fake.calls.count("watch_run_details") >= 3
+
+
+def test_no_transport_for_the_endpoint_fails_before_uploading(monkeypatch: pytest.MonkeyPatch) -> None:
+    from union.errors import TransportError
+
+    union.init(endpoint="dns:///nowhere.example:443")
+    uploads: list[object] = []
+    monkeypatch.setattr("union.storage.upload.upload_dir", lambda *a, **k: uploads.append(a))
+    with pytest.raises(TransportError, match="no installed plugin provides a transport"):
+        union.run(rt_tasks.add, a=1)
+    assert uploads == []
