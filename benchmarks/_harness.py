@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import platform
 import shutil
@@ -248,3 +249,40 @@ def machine_info() -> dict[str, Any]:
         "git_commit": _run("git", "rev-parse", "--short", "HEAD"),
         "src_uncommitted_changes": bool(_run("git", "status", "--porcelain", "--", "src")),
     }
+
+
+# --- which union is measured ------------------------------------------------------------------------
+
+
+def source_fingerprint(package_dir: Path) -> str:
+    """A short hash of every .py file under ``package_dir``: equal fingerprints, same code measured."""
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.rglob("*.py")):
+        digest.update(str(path.relative_to(package_dir)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@contextmanager
+def pinned_source(rev: str) -> Iterator[tuple[str, Path]]:
+    """Measure ``src/union`` as committed at ``rev``, unaffected by edits made while the benchmarks run.
+
+    The commit's ``src/`` is extracted to scratch space and put first on ``sys.path`` and ``PYTHONPATH``
+    (so child processes import it too). Yields (full commit id, the extracted ``src`` directory).
+    """
+    sha = _run("git", "rev-parse", "--verify", f"{rev}^{{commit}}")
+    if not sha:
+        raise SystemExit(f"--commit {rev}: not a commit in {REPO}")
+    dest = scratch_base() / f"src-{sha[:12]}"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", sha, "src"], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    src = dest / "src"
+    sys.path.insert(0, str(src))
+    with env(PYTHONPATH=os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))):
+        try:
+            yield sha, src
+        finally:
+            sys.path.remove(str(src))
+            shutil.rmtree(dest, ignore_errors=True)

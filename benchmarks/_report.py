@@ -24,10 +24,12 @@ def write_json(path: Path, machine: dict[str, Any], results: list[Result], quick
 
 def markdown(machine: dict[str, Any], results: list[Result], quick: bool) -> str:
     lines = [
-        f"Run: {machine['date']}{' (--quick: reduced data, not comparable to targets)' if quick else ''}, "
-        f"union at {machine['git_commit']}"
-        f"{' with uncommitted changes in src/' if machine['src_uncommitted_changes'] else ''}.",
+        f"Run: {machine['date']}{' (--quick: reduced data, not comparable to targets)' if quick else ''}.",
         "",
+        f"- union measured: {machine['union_source']}, source fingerprint {machine['union_source_fingerprint']}"
+        f"{' (CHANGED during the run: results mix versions)' if machine['union_source_changed_during_run'] else ''};"
+        f" repository HEAD {machine['git_commit']}"
+        f"{' with uncommitted changes in src/' if machine['src_uncommitted_changes'] else ''}",
         f"- CPU: {machine['cpu_model']}, {machine['cpu_count']} cores",
         f"- RAM: {machine['ram_gib']} GiB",
         f"- Disk (scratch dir): `{machine['disk']}` (rotational flag: {machine['disk_rotational_flag']})",
