@@ -63,6 +63,13 @@ class Tracker:
                 self.bytes_done += size
         self._emit()
 
+    def all_skipped(self) -> None:
+        """Everything was already stored: one update instead of one per file."""
+        with self._lock:
+            self.files_done = self.files_skipped = self.files_total
+            self.bytes_done = self.bytes_total
+        self._emit()
+
     def finish(self) -> None:
         with self._lock:
             self.phase = "done"

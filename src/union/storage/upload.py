@@ -305,8 +305,7 @@ def upload_dir(
 
     tracker.start("uploading", len(files), manifest.total_bytes)
     if dest.fs.exists(manifest_path):
-        for f in files:
-            tracker.file_done(f.size, skipped=True)
+        tracker.all_skipped()
         tracker.finish()
         return digest, dest.uri(tree)
 
