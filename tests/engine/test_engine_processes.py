@@ -208,3 +208,27 @@ def test_concurrency_is_bounded_and_queued_runs_start_in_submission_order(isolat
         active += 1 if kind == "start" else -1
         peak = max(peak, active)
     assert peak <= 2
+
+
+def test_the_queue_drains_with_no_client_alive(engine, bundle):
+    """Workers tick as they finish: runs queued by a process that has exited all run, one at a time."""
+    task = bundle.deploy("noop")
+    env = {**os.environ, "UNION_ENGINE_CONCURRENCY": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", SUBMIT, task.task_id.SerializeToString().hex(), "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=60,
+    )
+    names = json.loads(done.stdout)
+    store = engine.store  # read the rows directly: no transport call, so nothing here ticks
+
+    def phases() -> list[int]:
+        return [store.get_run("", "default", "development", name)["phase"] for name in names]
+
+    wait_for(lambda: all(p == phase_pb2.ACTION_PHASE_SUCCEEDED for p in phases()), timeout=60, interval=0.1)
+    launched = [store.get_run("", "default", "development", name)["launched_at"] for name in names]
+    ended = [store.get_run("", "default", "development", name)["ended_at"] for name in names]
+    assert launched[1] >= ended[0] and launched[2] >= ended[1]  # one at a time, in order
