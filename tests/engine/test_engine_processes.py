@@ -232,3 +232,29 @@ def test_the_queue_drains_with_no_client_alive(engine, bundle):
     launched = [store.get_run("", "default", "development", name)["launched_at"] for name in names]
     ended = [store.get_run("", "default", "development", name)["ended_at"] for name in names]
     assert launched[1] >= ended[0] and launched[2] >= ended[1]  # one at a time, in order
+
+
+def test_a_run_whose_launcher_died_before_starting_its_worker_is_failed(engine, monkeypatch):
+    from flyteidl2.workflow import run_service_pb2 as runs
+
+    from union.engine import scheduler
+    from union.engine.store import NewRun
+
+    task = ("", "default", "development", "t.never", "v1")
+    new = NewRun(
+        "", "default", "development", "orphan", task, "python-task", "never", b"", b"", b"", {}, 0, None
+    )
+    row = engine.store.insert_run(new)
+    assert engine.store.claim_queued(1) == [row["id"]]  # claimed, but no worker was ever spawned
+    monkeypatch.setattr(scheduler, "LAUNCH_GRACE_S", 0.0)
+    run_id = _run_id("orphan")
+    details = engine.get_run_details(runs.GetRunDetailsRequest(run_id=run_id)).details
+    assert details.action.status.phase == phase_pb2.ACTION_PHASE_FAILED
+    assert details.action.error_info.kind == rd.ErrorInfo.KIND_SYSTEM
+    assert "no worker process started" in details.action.error_info.message
+
+
+def _run_id(name):
+    from flyteidl2.common import identifier_pb2
+
+    return identifier_pb2.RunIdentifier(project="default", domain="development", name=name)
