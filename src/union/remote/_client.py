@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from union.errors import InvalidURIError
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from union.transport import Transport
 
 SCHEME = "union"
+T = TypeVar("T")
 
 PHASES = (
     "UNSPECIFIED",
@@ -161,3 +163,30 @@ __all__ = [
     "timestamp",
     "transport",
 ]
+
+
+def list_request(limit: int, token: str, filters: Sequence[Any] = ()) -> Any:
+    """A flyteidl2 ListRequest for one page, newest first."""
+    from flyteidl2.common import list_pb2
+
+    return list_pb2.ListRequest(
+        limit=limit,
+        token=token,
+        sort_by=list_pb2.Sort(key="created_at", direction=list_pb2.Sort.DESCENDING),
+        filters=list(filters),
+    )
+
+
+def paged(fetch: Callable[[int, str], tuple[Sequence[T], str]], limit: int, page: int) -> Iterator[T]:
+    """At most ``limit`` items of a paged List RPC, fetching each page only when it is reached.
+
+    ``fetch(page_size, token)`` returns one page and the token of the next ("" at the end).
+    """
+    token, left = "", limit
+    while left > 0:
+        items, token = fetch(min(left, page), token)
+        for item in items[:left]:
+            yield item
+            left -= 1
+        if not token or not items:
+            return

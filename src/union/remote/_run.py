@@ -6,7 +6,7 @@ import builtins
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Type, Union  # noqa: UP035 - seed signatures
 
 from union.errors import (
@@ -135,34 +135,24 @@ class Run:
         cls, limit: int = 100, *, project: str | None = None, domain: str | None = None
     ) -> Iterator[Run]:
         """Runs in the project and domain, newest first, at most ``limit``; pages are fetched as needed."""
-        from flyteidl2.common import identifier_pb2, list_pb2
+        from flyteidl2.common import identifier_pb2
         from flyteidl2.workflow import run_service_pb2
 
-        if limit <= 0:
-            return
         s = _client.scope(project, domain)
         transport = _client.transport()
-        token, left = "", limit
-        while left > 0:
+        project_id = identifier_pb2.ProjectIdentifier(organization=s.org, domain=s.domain, name=s.project)
+
+        def fetch(size: int, token: str) -> tuple[Sequence[Any], str]:
             request = run_service_pb2.ListRunsRequest(
-                request=list_pb2.ListRequest(
-                    limit=min(left, _PAGE),
-                    token=token,
-                    sort_by=list_pb2.Sort(key="created_at", direction=list_pb2.Sort.DESCENDING),
-                ),
-                project_id=identifier_pb2.ProjectIdentifier(
-                    organization=s.org, domain=s.domain, name=s.project
-                ),
+                request=_client.list_request(size, token), project_id=project_id
             )
             response = transport.list_runs(request)
-            for message in response.runs[:left]:
-                run = cls._from_id(message.action.id.run, transport)
-                run._summary = message.action
-                yield run
-                left -= 1
-            token = response.token
-            if not token or not response.runs:
-                return
+            return response.runs, response.token
+
+        for message in _client.paged(fetch, limit, _PAGE):
+            run = cls._from_id(message.action.id.run, transport)
+            run._summary = message.action
+            yield run
 
     # -- identity ----------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from union.errors import TaskNotFoundError, TransportError
@@ -28,12 +28,7 @@ def _list_request(s: Scope, limit: int, token: str, name: str | None = None) -> 
     if name is not None:
         filters.append(list_pb2.Filter(function=list_pb2.Filter.EQUAL, field="name", values=[name]))
     return ListTasksRequest(
-        request=list_pb2.ListRequest(
-            limit=limit,
-            token=token,
-            sort_by=list_pb2.Sort(key="created_at", direction=list_pb2.Sort.DESCENDING),
-            filters=filters,
-        ),
+        request=_client.list_request(limit, token, filters),
         project_id=identifier_pb2.ProjectIdentifier(organization=s.org, domain=s.domain, name=s.project),
     )
 
@@ -96,19 +91,15 @@ class Task:
         cls, limit: int = 100, *, project: str | None = None, domain: str | None = None
     ) -> Iterator[Task]:
         """Deployed task versions in the project and domain, newest first, at most ``limit``."""
-        if limit <= 0:
-            return
         s = _client.scope(project, domain)
         transport = _client.transport()
-        token, left = "", limit
-        while left > 0:
-            response = transport.list_tasks(_list_request(s, min(left, _PAGE), token))
-            for message in response.tasks[:left]:
-                yield cls._from_message(message.task_id, transport, message.metadata.deployed_at)
-                left -= 1
-            token = response.token
-            if not token or not response.tasks:
-                return
+
+        def fetch(size: int, token: str) -> tuple[Sequence[Any], str]:
+            response = transport.list_tasks(_list_request(s, size, token))
+            return response.tasks, response.token
+
+        for message in _client.paged(fetch, limit, _PAGE):
+            yield cls._from_message(message.task_id, transport, message.metadata.deployed_at)
 
     @classmethod
     def _from_message(cls, tid: TaskIdentifier, transport: Transport | None, deployed_at: Any = None) -> Task:
