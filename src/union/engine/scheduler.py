@@ -146,13 +146,20 @@ def tick(store: Store, limit: int) -> list[int]:
 
 
 def kill_all(store: Store) -> None:
-    """SIGKILL every active worker and task process of this store (test teardown, ``union`` resets)."""
-    for row in store.active_runs():
-        _kill_task(store, row["id"])
-        if row["worker_pid"]:
-            procs.signal_group(row["worker_pid"], row["worker_start"], signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        reap(store)
+    """SIGKILL every active worker and task process of this store (test teardown, ``union`` resets).
+
+    A few passes, because a worker finishing meanwhile may have started the next queued run."""
+    for _ in range(5):
+        active = store.active_runs()
+        if not active:
+            return
+        for row in active:
+            _kill_task(store, row["id"])
+            if row["worker_pid"]:
+                procs.signal_group(row["worker_pid"], row["worker_start"], signal.SIGKILL)
+        _reap_children()
+        with contextlib.suppress(Exception):
+            reap(store)
 
 
 def _kill_task(store: Store, run_id: int) -> None:
