@@ -136,9 +136,9 @@ def test_import_union_stays_light() -> None:
 def test_a_huge_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import union._run as run_module
 
+    run_module.check_bundle(Path(rt_tasks.__file__).parent)  # the real bundle is fine
     monkeypatch.setattr(run_module, "MAX_BUNDLE_FILES", 3)
     for i in range(5):
         (tmp_path / f"f{i}.txt").write_text("x")
     with pytest.raises(TaskDefinitionError, match="folder of its own"):
         run_module.check_bundle(tmp_path)
-    run_module.check_bundle(Path(rt_tasks.__file__).parent)
