@@ -218,3 +218,19 @@ def test_config_passed_explicitly_wins(tmp_path):
     src.write_text("x")
     _, uri = upload_file(src, config=other)
     assert uri.startswith((tmp_path / "two" / "p" / "d").as_uri())
+
+
+def test_exclude_patterns_leave_entries_out_of_the_tree_and_its_digest(tmp_path):
+    config = union.init(raw_data_prefix=(tmp_path / "store").as_uri())
+    tree = make_tree(tmp_path / "tree")
+    patterns = ("__pycache__", "*.pyc", "nested/deeper")
+    digest, uri = upload_dir(tree, exclude=patterns)
+    (tree / "__pycache__").mkdir()
+    (tree / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"bytecode")
+    (tree / "stray.pyc").write_bytes(b"more bytecode")
+    assert upload_dir(tree, exclude=patterns) == (digest, uri)
+    manifest = read_manifest(uri, config=config)
+    paths = [e.path for e in manifest.files]
+    assert "nested/deeper/b.csv" not in paths and "a.txt" in paths
+    assert not any("pyc" in p for p in paths)
+    assert upload_dir(tree)[0] != digest  # without the patterns, everything counts

@@ -20,6 +20,22 @@ if TYPE_CHECKING:
 
 MAX_BUNDLE_FILES = 10_000
 MAX_BUNDLE_BYTES = 1 << 30
+# Never part of a task's code: caches and tool state change without the code changing.
+BUNDLE_EXCLUDE = (
+    "__pycache__",
+    "*.pyc",
+    ".git",
+    ".hg",
+    ".venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+    ".DS_Store",
+    "node_modules",
+)
 
 
 def check_bundle(root: Path) -> None:
@@ -28,8 +44,12 @@ def check_bundle(root: Path) -> None:
     The bundle is the whole folder holding the task's top-level package, so a task file dropped into a
     large folder would upload all of it; stop early and say how to fix it instead.
     """
+    from union.storage.walk import excluded
+
     files = size = 0
-    for dirpath, _, names in os.walk(root):
+    for dirpath, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not excluded(d, d, BUNDLE_EXCLUDE)]
+        names = [n for n in names if not excluded(n, n, BUNDLE_EXCLUDE)]
         files += len(names)
         for name in names:
             with contextlib.suppress(OSError):
@@ -58,7 +78,7 @@ def deploy(task: TaskFunction[Any, Any], *, config: Config | None = None) -> Tas
     transport = _client.transport(cfg)  # no control plane for this config: fail before uploading
     root, _ = task.bundle()
     check_bundle(root)
-    digest, code_uri = upload_dir(root, config=cfg)
+    digest, code_uri = upload_dir(root, config=cfg, exclude=BUNDLE_EXCLUDE)
     s = _client.scope()
     task_id = task.task_id(digest, org=s.org, project=s.project, domain=s.domain)
     try:

@@ -142,3 +142,15 @@ def test_a_huge_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         (tmp_path / f"f{i}.txt").write_text("x")
     with pytest.raises(TaskDefinitionError, match="folder of its own"):
         run_module.check_bundle(tmp_path)
+
+
+def test_caches_do_not_count_towards_the_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import union._run as run_module
+
+    monkeypatch.setattr(run_module, "MAX_BUNDLE_FILES", 3)
+    (tmp_path / "task.py").write_text("x = 1\n")
+    for folder in ("__pycache__", ".git", ".venv"):
+        (tmp_path / folder).mkdir()
+        for i in range(5):
+            (tmp_path / folder / f"f{i}").write_text("x")
+    run_module.check_bundle(tmp_path)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -246,9 +246,13 @@ def upload_dir(
     config: Config | None = None,
     progress: ProgressCallback | None = None,
     allow_outside_symlinks: bool = False,
+    exclude: Sequence[str] = (),
     cache: HashCache | None = None,
 ) -> tuple[str, str]:
-    """Upload a tree; returns ``(digest, uri)``. The tree becomes visible only once complete."""
+    """Upload a tree; returns ``(digest, uri)``. The tree becomes visible only once complete.
+
+    ``exclude`` holds glob patterns matched against each entry's name and relative path.
+    """
     path, _ = _stat_input(dir_path, "upload_dir")
     if not path.is_dir():
         raise NotADirectoryUploadError(
@@ -257,7 +261,7 @@ def upload_dir(
     cfg = config or current()
     cache = cache or default_cache()
     root = os.path.abspath(path)
-    files, empty_dirs = walk(path, allow_outside_symlinks=allow_outside_symlinks)
+    files, empty_dirs = walk(path, allow_outside_symlinks=allow_outside_symlinks, exclude=exclude)
     known = _cached_digests(files, cache, root)
     dest = upload_destination(cfg)
     tracker = Tracker(progress, len(files), sum(f.size for f in files))

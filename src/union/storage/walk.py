@@ -6,8 +6,10 @@ outside targets); a link back to a directory already on the current path is a lo
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat as statmod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +46,18 @@ def _inside(root_real: str, target: str) -> bool:
     return target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
-def walk(root: Path, *, allow_outside_symlinks: bool = False) -> tuple[list[LocalFile], list[str]]:
-    """Regular files under ``root`` (sorted by relpath) and the relpaths of empty directories."""
+def excluded(name: str, relpath: str, patterns: Sequence[str]) -> bool:
+    """True when a glob pattern matches the entry's name or its path relative to the root."""
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relpath, p) for p in patterns)
+
+
+def walk(
+    root: Path, *, allow_outside_symlinks: bool = False, exclude: Sequence[str] = ()
+) -> tuple[list[LocalFile], list[str]]:
+    """Regular files under ``root`` (sorted by relpath) and the relpaths of empty directories.
+
+    Entries matching an ``exclude`` glob (on their name or relative path) are skipped with all they hold.
+    """
     root_abs = os.path.abspath(root)
     root_real = os.path.realpath(root_abs)
     root_st = os.stat(root_abs)
@@ -68,6 +80,8 @@ def walk(root: Path, *, allow_outside_symlinks: bool = False) -> tuple[list[Loca
             empty_dirs.append(rel_prefix.rstrip("/"))
         for entry in entries:
             rel = rel_prefix + entry.name
+            if exclude and excluded(entry.name, rel, exclude):
+                continue
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 if not os.path.exists(target):
