@@ -46,6 +46,8 @@ def _note(path: Path, text: str) -> None:
 
 
 class Supervisor:
+    """One run's worker: runs its attempts as child processes and records how the run ended."""
+
     def __init__(self, store: Store, run_id: int) -> None:
         self.store = store
         self.run_id = run_id
@@ -57,6 +59,8 @@ class Supervisor:
         self._last_abort_check = time.monotonic()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # Only a flag: the wakeup fd interrupts the wait, and the main loop stops the task and records
+        # ABORTED outside of any half-done database write.
         self.aborted = True
 
     def run(self) -> int:
