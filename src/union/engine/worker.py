@@ -21,7 +21,7 @@ import time
 import traceback
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Union
 
 from union.engine import procs, scheduler
 from union.engine.store import (
@@ -43,6 +43,33 @@ def _note(path: Path, text: str) -> None:
     """Append an engine message to an attempt's stderr log, where the user will look for it."""
     with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as f:
         f.write(f"[union engine] {text}\n")
+
+
+class ForkedTask:
+    """A forked attempt process with the part of Popen's interface the supervisor uses."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.01)
+        assert self.returncode is not None
+        return self.returncode
+
+
+Child = Union[ForkedTask, "subprocess.Popen[bytes]"]
 
 
 class Supervisor:
@@ -104,12 +131,7 @@ class Supervisor:
         self.store.start_attempt(self.run_id, attempt, str(stdout), str(stderr))
         if self.aborted:
             return ABORTED, None, None
-        command = [sys.executable, "-m", "union.engine.worker", "attempt", str(self.store.path)]
-        command += [str(self.run_id), str(attempt), str(result)]
-        with open(stdout, "ab") as out, open(stderr, "ab") as err:
-            child = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=work, start_new_session=True
-            )
+        child = self.start_task(attempt, work, stdout, stderr, result)
         self.store.set_attempt_pid(self.run_id, attempt, child.pid, procs.start_time(child.pid))
         deadline = time.monotonic() + timeout if timeout else None
         outcome = self.wait(child, deadline)
@@ -121,7 +143,63 @@ class Supervisor:
             message = f"task exceeded its timeout of {timeout:g}s (attempt {attempt}); its process was killed"
             _note(stderr, message)
             return TIMED_OUT, ErrorRecord(KIND_SYSTEM, "builtins.TimeoutError", message), None
-        return self.outcome(child.returncode, result, stderr, attempt)
+        code = child.poll()
+        assert code is not None
+        return self.outcome(code, result, stderr, attempt)
+
+    def start_task(self, attempt: int, work: Path, stdout: Path, stderr: Path, result: Path) -> Child:
+        """Start the attempt's process. Forked from this (single-threaded, light) supervisor where
+        possible, which saves an interpreter start per attempt; a fresh interpreter otherwise."""
+        if not hasattr(os, "fork"):
+            command = [sys.executable, "-m", "union.engine.worker", "attempt", str(self.store.path)]
+            command += [str(self.run_id), str(attempt), str(result)]
+            with open(stdout, "ab") as out, open(stderr, "ab") as err:
+                return subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    cwd=work,
+                    start_new_session=True,
+                )
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        pid = os.fork()
+        if pid:
+            return ForkedTask(pid)
+        code = 1
+        try:  # the child: never return into the supervisor's code
+            self._become_task(work, stdout, stderr)
+            from union.engine.executor import run_attempt
+
+            code = run_attempt(Store(self.store.path), self.run_id, attempt, result)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
+
+    def _become_task(self, work: Path, stdout: Path, stderr: Path) -> None:
+        """In the forked child: its own session (so a timeout can stop its whole group), default signal
+        handling, the attempt's folder as working directory and its log files as stdout and stderr."""
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        os.chdir(work)
+        null = os.open(os.devnull, os.O_RDONLY)
+        out = os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        err = os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        for fd, target in ((null, 0), (out, 1), (err, 2)):
+            os.dup2(fd, target)
+            os.close(fd)
+        sys.argv = [sys.argv[0], "attempt"]
 
     def outcome(
         self, code: int, result: Path, stderr: Path, attempt: int
@@ -150,7 +228,7 @@ class Supervisor:
         _note(stderr, message)
         return FAILED, ErrorRecord(KIND_SYSTEM, "union.engine.TaskCrashed", message), None
 
-    def wait(self, child: subprocess.Popen[bytes], deadline: float | None) -> str:
+    def wait(self, child: Child, deadline: float | None) -> str:
         """Until the child exits ("exited"), the deadline passes ("timeout") or an abort arrives ("abort")."""
         pidfd: int | None = None
         if hasattr(os, "pidfd_open"):
@@ -181,7 +259,7 @@ class Supervisor:
             if pidfd is not None:
                 os.close(pidfd)
 
-    def stop(self, child: subprocess.Popen[bytes]) -> None:
+    def stop(self, child: Child) -> None:
         """SIGTERM the task's process group, SIGKILL it after a grace period. The child is not reaped
         before that, so its pid (the group id) cannot have been reused."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
