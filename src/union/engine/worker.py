@@ -1,11 +1,13 @@
 """The worker process: ``python -m union.engine.worker run DB RUN_ID``.
 
 A worker supervises one run. It records RUNNING with its pid, runs each attempt in a child process
-(``... worker attempt DB RUN_ID ATTEMPT RESULT``) whose stdout and stderr go to the attempt's log files,
+(forked from itself, or ``... worker attempt DB RUN_ID ATTEMPT RESULT`` where there is no fork) in its own
+session, whose stdout and stderr go to the attempt's log files,
 enforces the task's timeout, retries, turns SIGTERM (an abort) into ABORTED, and records the terminal
 phase itself. Keeping the task in a child means a task killed by a signal or the out-of-memory killer
 still gets a clear error from its supervisor, and a timeout can stop the task's whole process group.
-The supervisor imports neither protobuf nor the task's code, so it starts in a few tens of milliseconds.
+The supervisor imports neither protobuf nor the task's code (only its forked child does), so it starts in
+a few tens of milliseconds and stays small.
 """
 
 from __future__ import annotations
