@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from union.engine import procs
-from union.engine.store import ACTIVE, INITIALIZING, KIND_SYSTEM, ErrorRecord, Store
+from union.engine.store import INITIALIZING, KIND_SYSTEM, QUEUED, ErrorRecord, Store
 
 CONCURRENCY_ENV = "UNION_ENGINE_CONCURRENCY"
 # A run claimed for launch whose worker never showed up (the launcher died in between) is lost after this.
@@ -133,7 +133,7 @@ def tick(store: Store, limit: int) -> list[int]:
     """Reap dead workers, then start queued runs in submission order up to ``limit``; returns those started."""
     _reap_children()
     reap(store)
-    if store.read_one("SELECT 1 FROM runs WHERE phase = 1 LIMIT 1") is None:
+    if store.read_one("SELECT 1 FROM runs WHERE phase = ? LIMIT 1", (QUEUED,)) is None:  # cheap: no lock
         return []
     started = store.claim_queued(limit)
     for run_id in started:
@@ -168,4 +168,4 @@ def _kill_task(store: Store, run_id: int) -> None:
             procs.signal_group(attempt["pid"], attempt["pid_start"], signal.SIGKILL)
 
 
-__all__ = ["ACTIVE", "CONCURRENCY_ENV", "concurrency_limit", "kill_all", "reap", "tick"]
+__all__ = ["CONCURRENCY_ENV", "concurrency_limit", "kill_all", "reap", "spawn_worker", "tick"]
