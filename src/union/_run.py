@@ -115,8 +115,8 @@ def run(task: Any, /, **inputs: Any) -> Run:
     """
     from union._task import TaskFunction
     from union.remote import Run, Task, _client
-    from union.remote._files import StorageFiles
     from union.remote._lazy import LazyEntity
+    from union.storage.files import StorageFiles
     from union.types import inputs_to_literals
 
     files = StorageFiles()

@@ -136,7 +136,7 @@ def test_action_data_returns_inputs_and_outputs(engine, bundle):
 
 def test_paths_travel_through_storage_both_ways(engine, bundle, tmp_path):
     import union.config
-    from union.engine.files import StorageFiles
+    from union.storage.files import StorageFiles
 
     files = StorageFiles(union.config.current(), tmp_path / "downloads")
     source = tmp_path / "in.txt"

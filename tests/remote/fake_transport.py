@@ -81,7 +81,7 @@ class FakeTransport:
 
     def run_now(self, name: str) -> None:
         """Execute a run the way the engine's worker does: import, decode, call, encode."""
-        from union.remote._files import StorageFiles
+        from union.storage.files import StorageFiles
         from union.types import literals_to_inputs, outputs_to_literals
 
         run = self.runs[name]

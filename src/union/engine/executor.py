@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from union.config import Config
-from union.engine.files import StorageFiles
 from union.engine.store import Store
+from union.storage.files import StorageFiles
 
 
 def settings_config(settings: dict[str, Any]) -> Config:

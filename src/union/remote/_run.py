@@ -411,7 +411,7 @@ class Run:
             raise exc
 
     def _files(self) -> Any:
-        from union.remote._files import StorageFiles
+        from union.storage.files import StorageFiles
 
         return StorageFiles()
 

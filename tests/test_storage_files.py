@@ -1,4 +1,4 @@
-"""The engine's FileHandler: uploads through union.storage, downloads checked against what was stored."""
+"""The FileHandler over union.storage: uploads content-addressed, downloads checked against what was stored."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import union.config
-from union.engine.files import StorageFiles
 from union.errors import IntegrityError, StorageError
+from union.storage.files import StorageFiles
 from union.types import FileHandler
 
 
@@ -65,3 +65,21 @@ def test_a_missing_object_is_a_storage_error(files, isolated_user):
     missing = (isolated_user / "data" / "store" / "nothing.txt").as_uri()
     with pytest.raises(StorageError, match="not found"):
         files.download_file(missing)
+
+
+def test_without_a_downloads_folder_a_fetched_value_is_cached_by_uri(isolated_user, tmp_path):
+    cached = StorageFiles(union.config.current())
+    source = tmp_path / "value.txt"
+    source.write_text("cached once")
+    uri = cached.upload_file(source)
+    first = cached.download_file(uri)
+    assert first.read_text() == "cached once"
+    assert first.is_relative_to(isolated_user / "cache" / "downloads")
+    assert cached.download_file(uri) == first
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "x.txt").write_text("x")
+    tree_uri = cached.upload_dir(tree)
+    fetched = cached.download_dir(tree_uri)
+    assert (fetched / "sub" / "x.txt").read_text() == "x"
+    assert cached.download_dir(tree_uri) == fetched
