@@ -11,7 +11,17 @@ from pathlib import Path
 from benchmarks._harness import REPO, Result, machine_info, pinned_source, source_fingerprint
 from benchmarks._report import markdown, write_json
 
-BENCHMARKS = ("upload_dir_cold", "upload_dir_warm", "upload_file_1gib", "s3_small_files", "import_time")
+BENCHMARKS = (
+    "upload_dir_cold",
+    "upload_dir_warm",
+    "upload_file_1gib",
+    "s3_small_files",
+    "import_time",
+    "run_wait_latency",
+    "run_search",
+    "run_throughput",
+    "run_wait_idle",
+)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

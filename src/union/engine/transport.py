@@ -47,7 +47,9 @@ from union.errors import (
     TransportError,
 )
 
-WATCH_POLL_S = 0.02
+# 50 ms keeps a waiting process near 0.5% of a core while still noticing the end of a run ~25 ms
+# (median) after it is recorded; 20 ms cost about 1.7%.
+WATCH_POLL_S = 0.05
 LOG_POLL_S = 0.1
 MAINTAIN_EVERY_S = 0.5
 DEFAULT_PAGE = 100
