@@ -62,6 +62,16 @@ class _Simple(Transformer):
     def literal_type(self) -> LiteralType:
         return LiteralType(simple=self.simple)
 
+    def check(self, value: Any, ctx: Ctx) -> Any:
+        """The value as this type, or ``ctx.mismatch``; the plain (JSON) form is the value itself."""
+        raise NotImplementedError
+
+    def to_plain(self, value: Any, ctx: Ctx) -> Any:
+        return self.check(value, ctx)
+
+    def from_plain(self, obj: Any, ctx: Ctx) -> Any:
+        return self.check(obj, ctx)
+
 
 class IntTransformer(_Simple):
     tag = name = "int"
@@ -85,9 +95,6 @@ class IntTransformer(_Simple):
             return self.from_plain(lit.scalar.primitive.float_value, ctx)
         result: int = _primitive(lit, "integer", "int", ctx)
         return result
-
-    def to_plain(self, value: Any, ctx: Ctx) -> Any:
-        return self.check(value, ctx)
 
     def from_plain(self, obj: Any, ctx: Ctx) -> Any:
         # JSON (the UI, generic structs) has only floats; accept them when they are whole numbers.
@@ -125,12 +132,6 @@ class FloatTransformer(_Simple):
         result: float = _primitive(lit, "float_value", "float", ctx)
         return result
 
-    def to_plain(self, value: Any, ctx: Ctx) -> Any:
-        return self.check(value, ctx)
-
-    def from_plain(self, obj: Any, ctx: Ctx) -> Any:
-        return self.check(obj, ctx)
-
     def json_schema(self, seen: frozenset[type]) -> JsonSchema:
         return {"type": "number"}
 
@@ -159,9 +160,6 @@ class StrTransformer(_Simple):
         result: str = _primitive(lit, "string_value", "str", ctx)
         return result
 
-    def to_plain(self, value: Any, ctx: Ctx) -> Any:
-        return self.check(value, ctx)
-
     def from_plain(self, obj: Any, ctx: Ctx) -> Any:
         if not isinstance(obj, str):
             raise ctx.mismatch("str", obj)
@@ -189,12 +187,6 @@ class BoolTransformer(_Simple):
     def from_literal(self, lit: Literal, ctx: Ctx) -> Any:
         result: bool = _primitive(lit, "boolean", "bool", ctx)
         return result
-
-    def to_plain(self, value: Any, ctx: Ctx) -> Any:
-        return self.check(value, ctx)
-
-    def from_plain(self, obj: Any, ctx: Ctx) -> Any:
-        return self.check(obj, ctx)
 
     def json_schema(self, seen: frozenset[type]) -> JsonSchema:
         return {"type": "boolean"}
@@ -231,12 +223,6 @@ class BytesTransformer(_Simple):
             except _msgpack.MsgpackError as e:
                 raise ctx.literal_mismatch(f"bytes (undecodable msgpack: {e})", lit) from e
         raise ctx.literal_mismatch("bytes", lit)
-
-    def to_plain(self, value: Any, ctx: Ctx) -> Any:
-        return self.check(value, ctx)
-
-    def from_plain(self, obj: Any, ctx: Ctx) -> Any:
-        return self.check(obj, ctx)
 
     def json_schema(self, seen: frozenset[type]) -> JsonSchema:
         return {"type": "string", "format": "base64"}
