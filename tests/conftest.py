@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from servers import ObjectStore, serve
+
+REMOTE_TESTS = Path(__file__).parent / "remote"
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +85,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         names = set(getattr(item, "fixturenames", ()))
         if names & {*SERVER_FIXTURES, "object_store"}:
             item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture
+def fake() -> Iterator[Any]:
+    """A FakeTransport (tests/remote/fake_transport.py) that Run, Task and union.run get from the hook."""
+    for folder in (REMOTE_TESTS, REMOTE_TESTS / "bundle"):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    from fake_transport import FakeTransport, install
+
+    from union.remote import _client
+
+    transport = FakeTransport()
+    install(transport)
+    yield transport
+    _client.reset()
