@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import queue
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +30,8 @@ CHUNK = 1 << 20
 SINGLE_PUT_MAX = 8 << 20
 PART_SIZE = 8 << 20
 STAGING = ".union-tmp"
+PIPELINE_MIN = 8 << 20  # files above this are hashed and written on two threads
+PIPELINE_DEPTH = 4
 
 OnBytes = Callable[[int], None]
 
@@ -142,6 +145,58 @@ class DirMaker:
             self._made.add(path)
 
 
+def _write_all(out: Any, data: memoryview | bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) :]
+
+
+def _copy_serial(f: Any, out: Any, md5: Any, on_bytes: OnBytes | None) -> int:
+    buf, view = _buffer()
+    read = 0
+    while n := f.readinto(buf):
+        chunk = view[:n]
+        md5.update(chunk)
+        _write_all(out, chunk)
+        read += n
+        if on_bytes:
+            on_bytes(n)
+    return read
+
+
+def _copy_pipelined(f: Any, out: Any, md5: Any, on_bytes: OnBytes | None) -> int:
+    """Hash on this thread while another writes: both release the GIL, so a large file costs about
+    max(hash, write) instead of their sum. At most ``PIPELINE_DEPTH`` chunks are held in memory."""
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE_DEPTH)
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            while (chunk := chunks.get()) is not None:
+                _write_all(out, chunk)
+        except BaseException as exc:
+            failed.append(exc)
+            while chunks.get() is not None:  # keep the reader from blocking on a full queue
+                pass
+
+    thread = threading.Thread(target=writer, name="union-copy-writer", daemon=True)
+    thread.start()
+    read = 0
+    try:
+        while not failed and (chunk := f.read(CHUNK)):
+            md5.update(chunk)
+            chunks.put(chunk)
+            read += len(chunk)
+            if on_bytes:
+                on_bytes(len(chunk))
+    finally:
+        chunks.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+    return read
+
+
 def copy_local(
     dest: UploadDestination,
     src: LocalFile,
@@ -164,17 +219,10 @@ def copy_local(
         tmp = staging_path(dest)
     mkdirs(os.path.dirname(tmp))
     md5 = hashlib.md5(usedforsecurity=False)
-    read = 0
     try:
         with _open_source(src) as f, open(tmp, "wb", buffering=0) as out:
-            buf, view = _buffer()
-            while n := f.readinto(buf):
-                chunk = view[:n]
-                md5.update(chunk)
-                out.write(chunk)
-                read += n
-                if on_bytes:
-                    on_bytes(n)
+            copy = _copy_pipelined if src.size > PIPELINE_MIN else _copy_serial
+            read = copy(f, out, md5, on_bytes)
             _check_unchanged(src, f.fileno(), read)
         digest = md5.digest()
         if expected_md5 is not None and digest != expected_md5:
