@@ -70,7 +70,7 @@ def walk(
         dir_path, rel_prefix, ancestors = stack.pop()
         try:
             with os.scandir(dir_path) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = list(it)  # order does not matter: the result is sorted once at the end
         except PermissionError as exc:
             raise UnreadableFileError(
                 f"cannot list directory {dir_path}: permission denied. "
