@@ -166,31 +166,41 @@ def _copy_serial(f: Any, out: Any, md5: Any, on_bytes: OnBytes | None) -> int:
 
 def _copy_pipelined(f: Any, out: Any, md5: Any, on_bytes: OnBytes | None) -> int:
     """Hash on this thread while another writes: both release the GIL, so a large file costs about
-    max(hash, write) instead of their sum. At most ``PIPELINE_DEPTH`` chunks are held in memory."""
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE_DEPTH)
+    max(hash, write) instead of their sum. ``PIPELINE_DEPTH`` buffers are allocated once and passed back
+    and forth, so memory stays fixed whatever the file size (fresh chunks would fragment the heap)."""
+    free: queue.Queue[bytearray] = queue.Queue()
+    for _ in range(PIPELINE_DEPTH):
+        free.put(bytearray(CHUNK))
+    filled: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
     failed: list[BaseException] = []
 
     def writer() -> None:
-        try:
-            while (chunk := chunks.get()) is not None:
-                _write_all(out, chunk)
-        except BaseException as exc:
-            failed.append(exc)
-            while chunks.get() is not None:  # keep the reader from blocking on a full queue
-                pass
+        while (item := filled.get()) is not None:
+            buf, n = item
+            try:
+                if not failed:
+                    _write_all(out, memoryview(buf)[:n])
+            except BaseException as exc:
+                failed.append(exc)
+            free.put(buf)
 
     thread = threading.Thread(target=writer, name="union-copy-writer", daemon=True)
     thread.start()
     read = 0
     try:
-        while not failed and (chunk := f.read(CHUNK)):
-            md5.update(chunk)
-            chunks.put(chunk)
-            read += len(chunk)
+        while not failed:
+            buf = free.get()
+            n = f.readinto(buf)
+            if not n:
+                free.put(buf)
+                break
+            md5.update(memoryview(buf)[:n])
+            filled.put((buf, n))
+            read += n
             if on_bytes:
-                on_bytes(len(chunk))
+                on_bytes(n)
     finally:
-        chunks.put(None)
+        filled.put(None)
         thread.join()
     if failed:
         raise failed[0]
