@@ -35,6 +35,7 @@ BUNDLE_EXCLUDE = (
     ".ipynb_checkpoints",
     ".DS_Store",
     "node_modules",
+    ".union",
 )
 
 
