@@ -167,24 +167,22 @@ def inputs(row: sqlite3.Row) -> common_pb2.Inputs:
     return common_pb2.Inputs.FromString(row["inputs"])
 
 
+def _task_metadata(row: sqlite3.Row, spec: task_definition_pb2.TaskSpec) -> task_definition_pb2.TaskMetadata:
+    return task_definition_pb2.TaskMetadata(
+        short_name=spec.short_name or row["name"].rsplit(".", 1)[-1],
+        deployed_at=timestamp(row["deployed_at"]),
+    )
+
+
 def task_message(row: sqlite3.Row) -> task_definition_pb2.Task:
     spec = task_definition_pb2.TaskSpec.FromString(row["spec"])
     return task_definition_pb2.Task(
-        task_id=task_identifier(row, prefix=""),
-        metadata=task_definition_pb2.TaskMetadata(
-            short_name=spec.short_name or row["name"].rsplit(".", 1)[-1],
-            deployed_at=timestamp(row["deployed_at"]),
-        ),
+        task_id=task_identifier(row, prefix=""), metadata=_task_metadata(row, spec)
     )
 
 
 def task_details(row: sqlite3.Row) -> task_definition_pb2.TaskDetails:
     spec = task_definition_pb2.TaskSpec.FromString(row["spec"])
     return task_definition_pb2.TaskDetails(
-        task_id=task_identifier(row, prefix=""),
-        metadata=task_definition_pb2.TaskMetadata(
-            short_name=spec.short_name or row["name"].rsplit(".", 1)[-1],
-            deployed_at=timestamp(row["deployed_at"]),
-        ),
-        spec=spec,
+        task_id=task_identifier(row, prefix=""), metadata=_task_metadata(row, spec), spec=spec
     )

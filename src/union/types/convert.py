@@ -68,6 +68,16 @@ def _missing(sig: Signature, names: list[str], kind: str) -> MissingInputError:
     return MissingInputError(f"{sig.source}: missing required {kind} {', '.join(repr(n) for n in names)}")
 
 
+def _check_names(sig: Signature, given: Mapping[str, Any], noun: str) -> None:
+    """Every given name is an input, and every required input is given; else the typed error."""
+    unknown = [name for name in given if name not in sig.inputs]
+    if unknown:
+        raise _unknown(sig, unknown, noun if len(unknown) == 1 else noun + "s")
+    missing = [p.name for p in sig.inputs.values() if p.required and p.name not in given]
+    if missing:
+        raise _missing(sig, missing, noun if len(missing) == 1 else noun + "s")
+
+
 def inputs_to_literals(
     func_or_interface: Any, kwargs: Mapping[str, Any], *, files: FileHandler | None = None
 ) -> LiteralMap:
@@ -77,12 +87,7 @@ def inputs_to_literals(
     admits None, which are simply left out when not given.
     """
     sig = signature_of(func_or_interface)
-    unknown = [name for name in kwargs if name not in sig.inputs]
-    if unknown:
-        raise _unknown(sig, unknown, "input" if len(unknown) == 1 else "inputs")
-    missing = [p.name for p in sig.inputs.values() if p.required and p.name not in kwargs]
-    if missing:
-        raise _missing(sig, missing, "input" if len(missing) == 1 else "inputs")
+    _check_names(sig, kwargs, "input")
     literals: dict[str, Literal] = {}
     for name, param in sig.inputs.items():
         if name in kwargs:
@@ -101,12 +106,7 @@ def literals_to_inputs(
     """Decode the literals a task was started with into keyword arguments, defaults filled in."""
     sig = signature_of(func_or_interface)
     given = _literal_dict(literals, "inputs")
-    unknown = [name for name in given if name not in sig.inputs]
-    if unknown:
-        raise _unknown(sig, unknown, "input literal" if len(unknown) == 1 else "input literals")
-    missing = [p.name for p in sig.inputs.values() if p.required and p.name not in given]
-    if missing:
-        raise _missing(sig, missing, "input literal" if len(missing) == 1 else "input literals")
+    _check_names(sig, given, "input literal")
     result: dict[str, Any] = {}
     for name, param in sig.inputs.items():
         if name not in given:
