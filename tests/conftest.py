@@ -101,3 +101,20 @@ def fake() -> Iterator[Any]:
     install(transport)
     yield transport
     _client.reset()
+
+
+@pytest.fixture
+def engine(isolated_user: Path) -> Iterator[Any]:
+    """The default transport (the embedded engine, from the builtin hook), its workers killed afterwards.
+
+    tests/engine/ overrides this with an engine on its own database file.
+    """
+    from union.remote import _client
+
+    _client.reset()
+    transport = _client.transport()
+    assert type(transport).__name__ == "EmbeddedTransport"
+    yield transport
+    transport.kill_all()
+    transport.close()
+    _client.reset()

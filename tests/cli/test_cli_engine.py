@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from union.cli.main import main
-
-
-@pytest.fixture
-def engine(isolated_user: Path) -> Iterator[Any]:
-    from union.remote import _client
-
-    _client.reset()
-    transport = _client.transport()
-    assert type(transport).__name__ == "EmbeddedTransport"
-    yield transport
-    transport.kill_all()
-    transport.close()
-    _client.reset()
 
 
 def test_demo_prints_a_useful_result(engine: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,6 @@ from union.remote import Run, Task
 from union.types import MissingInputError, TypeMismatchError, UnknownInputError, UnsupportedTypeError
 
 WAIT = 60
-
-
-@pytest.fixture
-def engine(isolated_user: Path) -> Iterator[Any]:
-    """The default transport (the embedded engine, from the builtin hook), its workers killed afterwards."""
-    from union.remote import _client
-
-    _client.reset()
-    transport = _client.transport()
-    assert type(transport).__name__ == "EmbeddedTransport"
-    yield transport
-    transport.kill_all()
-    transport.close()
-    _client.reset()
 
 
 def test_success(engine: Any) -> None:
