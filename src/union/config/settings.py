@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from union.errors import ConfigError
-from union.redact import redact_mapping
+from union.redact import REDACTED, redact_mapping
 
 AUTH_TYPES = ("ClientSecret", "Pkce", "DeviceFlow", "ExternalCommand", "ApiKey", "Token", "None")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -26,6 +26,14 @@ class Config:
     auth_type: str | None = None
     client_id: str | None = None
     client_secret_env_var: str | None = None
+    client_secret_location: str | None = None
+    api_key: str | None = None
+    token: str | None = None
+    command: tuple[str, ...] | None = None
+    scopes: tuple[str, ...] | None = None
+    authorization_header: str | None = None
+    ca_cert_path: str | None = None
+    insecure_skip_verify: bool = False
     org: str | None = None
     project: str | None = None
     domain: str | None = None
@@ -39,6 +47,9 @@ class Config:
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"}
         shown["storage_options"] = redact_mapping(self.storage_options)
+        for secret in SECRET_FIELDS:
+            if shown[secret] is not None:
+                shown[secret] = REDACTED
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v not in (None, {}, False))
         return f"Config({body})"
 
@@ -46,6 +57,7 @@ class Config:
         return self.sources.get(key, "defaults")
 
 
+SECRET_FIELDS = ("api_key", "token")
 FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.name != "sources")
 
 
@@ -62,7 +74,7 @@ def validate(key: str, value: Any, where: str) -> Any:
 
     if value is None:
         return None
-    if key == "insecure":
+    if key in ("insecure", "insecure_skip_verify"):
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in (
@@ -94,6 +106,18 @@ def validate(key: str, value: Any, where: str) -> Any:
                 "Write it as key: value pairs (in YAML) or a JSON object (in UNION_STORAGE_OPTIONS).",
             )
         return dict(value)
+    if key in ("command", "scopes"):
+        if isinstance(value, str):
+            import shlex
+
+            items = shlex.split(value) if key == "command" else value.replace(",", " ").split()
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            items = list(value)
+        else:
+            raise fail(f"expected a list of strings, got {type(value).__name__}", "Write it as a YAML list.")
+        if not items:
+            raise fail("the list is empty", "Give at least one item, or remove the key.")
+        return tuple(items)
     if not isinstance(value, str):
         raise fail(f"expected text, got {type(value).__name__} {value!r}", "Quote the value as a string.")
     value = value.strip()
@@ -117,6 +141,10 @@ def validate(key: str, value: Any, where: str) -> Any:
                 f"{value!r} is not a valid {key} name",
                 "Use letters, digits, '-', '_' and '.', starting with a letter or digit.",
             )
+        return value
+    if key in ("api_key", "token", "client_secret_location", "ca_cert_path", "authorization_header"):
+        if not value:
+            raise fail(f"{key} is empty", "Set a value, or remove the setting.")
         return value
     if key == "raw_data_prefix":
         if not value:
