@@ -84,15 +84,59 @@ class IntegrityError(UploadError):
 
 
 class TransportError(UnionError):
-    """The control plane could not be reached or answered with an error."""
+    """The control plane could not be reached or answered with an error.
+
+    ``code`` is the Connect error code (``"unavailable"``, ``"not_found"``...) when one is known.
+    """
+
+    code = "unknown"
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        super().__init__(message)
+
+
+class InvalidArgumentError(TransportError, ValueError):
+    """The control plane rejected a request as malformed (INVALID_ARGUMENT, FAILED_PRECONDITION...)."""
+
+    code = "invalid_argument"
+
+
+class UnauthenticatedError(TransportError):
+    """No valid credential was presented (UNAUTHENTICATED): the message says which auth to configure."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(TransportError, PermissionError):
+    """The credential is valid but may not do this (PERMISSION_DENIED)."""
+
+    code = "permission_denied"
+
+
+class UnavailableError(TransportError, ConnectionError):
+    """The control plane could not be reached or is overloaded (UNAVAILABLE, RESOURCE_EXHAUSTED)."""
+
+    code = "unavailable"
+
+
+class UnimplementedError(TransportError, NotImplementedError):
+    """The control plane does not offer this method (UNIMPLEMENTED)."""
+
+    code = "unimplemented"
 
 
 class NotFoundError(TransportError, LookupError):
     """The control plane has no such run, action or task (a transport raises it for NOT_FOUND)."""
 
+    code = "not_found"
+
 
 class AlreadyExistsError(TransportError):
     """The control plane already holds an entity with this identifier (ALREADY_EXISTS)."""
+
+    code = "already_exists"
 
 
 # -- runs and tasks --------------------------------------------------------------------------------
@@ -142,6 +186,8 @@ class RunWaitTimeoutError(UnionError, TimeoutError):
 
 class DeadlineExceededError(TransportError, TimeoutError):
     """A call's ``timeout`` expired before the control plane answered (a watch stream included)."""
+
+    code = "deadline_exceeded"
 
 
 class EngineStateError(TransportError):

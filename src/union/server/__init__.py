@@ -1,0 +1,1 @@
+"""``union serve``: the embedded engine behind the Connect API over HTTP, with a data proxy and auth."""
