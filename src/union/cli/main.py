@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from union import __version__
 from union.cli import (
+    apikey_cmd,
     cancel_cmd,
     demo_cmd,
     get_cmd,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (demo_cmd, run_cmd, get_cmd, wait_cmd, cancel_cmd, logs_cmd, upload_cmd, plugins_cmd):
         module.add_parser(sub)
+    apikey_cmd.add_parser(sub)  # after get_cmd: adds `get api-key` to its kinds
     return parser
 
 
