@@ -129,12 +129,14 @@ def test_cli_lists_plugins_versions_and_hooks(site, monkeypatch, capsys):
         "distribution": "good-defaults",
         "version": "2.5",
         "hooks": ["union_config_defaults"],
+        "variants": [],
     }
     assert set(rows["union.builtin"]["hooks"]) == {
         "union_config_defaults",
         "union_storage_protocols",
         "union_transport",
         "union_upload_destination",
+        "union_variants",
     }
 
 

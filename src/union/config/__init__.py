@@ -104,6 +104,7 @@ def resolve(config_file: str | os.PathLike[str] | None = None, **overrides: Any)
     from union.plugins import hook
 
     partial = Config(**values, sources=sources)
+    partial = _apply_variant(partial, values, sources, file_path)
     for defaults in hook().union_config_defaults(config=partial):
         for key, value in (defaults or {}).items():
             if key not in FIELDS:
@@ -112,6 +113,50 @@ def resolve(config_file: str | os.PathLike[str] | None = None, **overrides: Any)
                 values[key] = validate(key, value, f"defaults for {key}")
                 sources.setdefault(key, "defaults")
     return Config(**values, sources=sources)
+
+
+def _apply_variant(
+    partial: Config, values: dict[str, Any], sources: dict[str, str], file_path: Path | None
+) -> Config:
+    """Select the deployment variant and add its layers: its variables, its config file, its defaults.
+
+    Precedence below the user's own sources: the variant's environment variables (``FLYTE_*``), then its
+    config file (read only when no Union config file was found), then its defaults.
+    """
+    from union.plugins.variants import (
+        EMBEDDED,
+        check_auth,
+        select_variant,
+        variant_config_file,
+        variant_env,
+    )
+
+    variant = select_variant(partial)
+    if variant is None:
+        return partial
+    layers: list[tuple[dict[str, Any], str]] = [(variant_env(variant), f"{variant.name} environment")]
+    extra_file = variant_config_file(variant) if file_path is None else None
+    if extra_file is not None:
+        layers.append((load_file(extra_file), str(extra_file)))
+        values["config_file"] = str(extra_file)
+    if (
+        variant.name != EMBEDDED
+    ):  # the embedded default's defaults are the built-in hook's, which plugins override
+        defaults = variant.defaults.items()
+        layers.append(
+            ({k: validate(k, v, f"variant {variant.name} default {k}") for k, v in defaults}, "defaults")
+        )
+    for layer, label in layers:
+        for key, value in layer.items():
+            if values.get(key) is None:
+                values[key] = value
+                sources[key] = label
+    if values.get("variant") is None and partial.endpoint is not None:
+        values["variant"] = variant.name
+        sources["variant"] = f"endpoint {partial.endpoint}"
+    config = Config(**values, sources=sources)
+    check_auth(variant, config)
+    return config
 
 
 def init(config_file: str | os.PathLike[str] | None = None, **settings: Any) -> Config:

@@ -16,6 +16,7 @@ from union.storage.protocols import StorageProtocol
 
 if TYPE_CHECKING:
     from union.config import Config
+    from union.plugins.variants import Variant
     from union.storage.destination import UploadDestination
     from union.transport.base import Transport
 
@@ -135,3 +136,11 @@ def union_transport(config: Config) -> Transport | None:
     from union.engine.transport import EmbeddedTransport
 
     return EmbeddedTransport(config)
+
+
+@hookimpl(trylast=True)
+def union_variants() -> list[Variant]:
+    """The embedded default, selected whenever no endpoint and no variant is configured."""
+    from union.plugins.variants import builtin_variants
+
+    return builtin_variants()

@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from union.config import Config
+    from union.plugins.variants import Variant
     from union.storage.destination import UploadDestination
     from union.storage.protocols import StorageProtocol
     from union.transport.base import Transport
@@ -43,4 +44,10 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
 @hookspec(firstresult=True)
 def union_transport(config: Config) -> Transport | None:
     """Return the control-plane transport for this configuration, or None to leave it to others."""
+    raise NotImplementedError
+
+
+@hookspec
+def union_variants() -> list[Variant]:
+    """Declare the deployment variants this plugin supports (name, endpoints, defaults, auth, storage)."""
     raise NotImplementedError

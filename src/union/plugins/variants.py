@@ -1,0 +1,316 @@
+"""Deployment variants: which kind of deployment a configuration talks to, and what that decides.
+
+A *variant* (the embedded default, self-hosted Flyte, Union BYOC, BYOK, serverless) fixes the defaults
+(project, domain, endpoint), which auth kinds make sense, where uploaded data goes (signed URLs through the
+control plane, or direct access to a bucket) and which extra config files and environment variables apply.
+Plugins declare theirs with the ``union_variants`` hook; the embedded default is declared by the built-ins.
+
+Selection, in order: ``variant`` from ``union.init(variant=...)``, ``UNION_VARIANT`` or the config file's
+``variant:`` key; otherwise the installed variant whose endpoint patterns claim the configured endpoint;
+with no endpoint, the embedded default. A named variant whose plugin is missing, or an endpoint claimed by
+two plugins, is a :class:`~union.errors.ConfigError` naming the fix. An endpoint nobody claims selects no
+variant: the core's own behaviour applies (the Connect transport, signed URLs unless a bucket is set).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from union.errors import ConfigError
+
+if TYPE_CHECKING:
+    from union.config import Config
+    from union.storage.destination import UploadDestination
+
+StorageMode = Literal["local", "signed", "direct", "signed-or-direct"]
+STORAGE_MODES: tuple[str, ...] = ("local", "signed", "direct", "signed-or-direct")
+EMBEDDED = "embedded"
+
+# The variants this repository ships as plugins, and the core extra that installs each. A variant named
+# here but not installed is reported with its install command instead of "unknown variant".
+KNOWN_EXTRAS: Mapping[str, str] = {
+    "flyte": "flyte",
+    "byoc": "byoc",
+    "byok": "byok",
+    "serverless": "serverless",
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One kind of deployment, as declared by the plugin that supports it.
+
+    ``endpoints`` are host patterns (shell globs such as ``*.hosted.unionai.cloud``, matched against the
+    endpoint's ``host`` and ``host:port``); a variant with none is only ever selected by name.
+    ``auth_kinds`` are ``Config.auth_type`` values this deployment accepts (empty: any). ``storage`` says
+    where uploads go: ``signed`` (signed URLs minted by the control plane), ``direct`` (the configured
+    ``raw_data_prefix``, through fsspec), ``signed-or-direct`` (direct when the user configured a prefix,
+    else signed) or ``local`` (the embedded default's local store). ``config_files`` are extra config-file
+    locations read (first existing) when no Union config file was found; ``$VAR`` entries name a variable
+    holding a path. ``env`` maps extra environment variables (e.g. ``FLYTE_PLATFORM_URL``) to settings;
+    ``env_prefixes`` only documents which families of variables the variant reads.
+    """
+
+    name: str
+    description: str
+    extra: str | None = None
+    endpoints: tuple[str, ...] = ()
+    defaults: Mapping[str, object] = field(default_factory=dict)
+    auth_kinds: tuple[str, ...] = ()
+    storage: StorageMode = "signed-or-direct"
+    config_files: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    env_prefixes: tuple[str, ...] = ("UNION_",)
+    matcher: Callable[[str], bool] | None = field(default=None, compare=False)
+    plugin: str = field(default="", compare=False)
+    """The plugin that declared it (filled in by :func:`installed_variants`)."""
+
+    def __post_init__(self) -> None:
+        if self.storage not in STORAGE_MODES:
+            raise ConfigError(
+                f"variant {self.name!r}: storage mode {self.storage!r} is not one of "
+                f"{', '.join(STORAGE_MODES)}. Fix the plugin's union_variants."
+            )
+
+    def claims(self, endpoint: str) -> bool:
+        """Whether this variant serves ``endpoint`` (in any form users write it)."""
+        if self.matcher is not None and self.matcher(endpoint):
+            return True
+        host, hostport = endpoint_host(endpoint)
+        return any(fnmatch.fnmatch(h, pattern) for pattern in self.endpoints for h in (host, hostport))
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install 'union[{self.extra}]'" if self.extra else f"install the plugin for {self.name}"
+
+    def provides(self) -> dict[str, str]:
+        """What ``union plugins`` shows: transport, auth and storage in a few words."""
+        return {
+            "transport": "embedded engine" if self.name == EMBEDDED else "Connect",
+            "auth": ", ".join(self.auth_kinds) if self.auth_kinds else "any",
+            "storage": self.storage,
+            "defaults": ", ".join(f"{k}={v}" for k, v in self.defaults.items()),
+        }
+
+
+_HOST = re.compile(r"^(?:dns:///|[a-z][a-z0-9+.-]*://)?([^/]+)")
+
+
+def endpoint_host(endpoint: str) -> tuple[str, str]:
+    """``(host, host:port)`` of an endpoint written as ``dns:///h``, ``https://h:p/x`` or ``h:p``."""
+    match = _HOST.match(endpoint.strip().lower())
+    hostport = match.group(1) if match else endpoint.lower()
+    hostport = hostport.rsplit("@", 1)[-1]
+    ipv6 = hostport.startswith("[")  # [::1]:8080
+    host = hostport.split("]", 1)[0] + "]" if ipv6 else hostport.split(":", 1)[0]
+    return host, hostport
+
+
+def installed_variants() -> list[Variant]:
+    """Every variant the loaded plugins declare, each tagged with its plugin's name."""
+    from union.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    found: list[Variant] = []
+    for impl in pm.hook.union_variants.get_hookimpls():
+        declared: list[Any] = list(impl.function() or [])  # type: ignore[call-overload]
+        for variant in declared:
+            if not isinstance(variant, Variant):
+                from union.errors import PluginError
+
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r}: union_variants returned {type(variant).__name__}, "
+                    "not a union.plugins.variants.Variant. Fix the plugin."
+                )
+            found.append(_tagged(variant, impl.plugin_name))
+    return found
+
+
+def _tagged(variant: Variant, plugin: str) -> Variant:
+    import dataclasses
+
+    return dataclasses.replace(variant, plugin=plugin) if not variant.plugin else variant
+
+
+def get_variant(name: str) -> Variant:
+    """The installed variant called ``name``; a missing plugin names the extra that installs it."""
+    variants = installed_variants()
+    for variant in variants:
+        if variant.name == name:
+            return variant
+    names = ", ".join(sorted(v.name for v in variants))
+    if name in KNOWN_EXTRAS:
+        raise ConfigError(
+            f"variant {name!r} is not installed. Install its plugin: pip install 'union[{KNOWN_EXTRAS[name]}]' "
+            f"(installed variants: {names})."
+        )
+    import difflib
+
+    close = difflib.get_close_matches(name, [v.name for v in variants] + list(KNOWN_EXTRAS), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(
+        f"unknown variant {name!r}.{hint} Installed variants: {names}; "
+        f"installable: {', '.join(KNOWN_EXTRAS)}."
+    )
+
+
+def select_variant(config: Config) -> Variant | None:
+    """The variant ``config`` selects (see the module docstring); None for an endpoint nobody claims."""
+    if config.variant:
+        return get_variant(config.variant)
+    variants = installed_variants()
+    if config.endpoint is None:
+        for variant in variants:
+            if variant.name == EMBEDDED:
+                return variant
+        return None
+    claiming = [v for v in variants if v.name != EMBEDDED and v.claims(config.endpoint)]
+    if len(claiming) > 1:
+        listed = " and ".join(f"{v.name!r} (plugin {v.plugin!r})" for v in claiming)
+        raise ConfigError(
+            f"endpoint {config.endpoint!r} is claimed by two variants: {listed}. Choose one with "
+            f"`variant:` in the config file, UNION_VARIANT or union.init(variant=...), or uninstall a plugin."
+        )
+    return claiming[0] if claiming else None
+
+
+def effective_auth_kind(config: Config) -> str | None:
+    """The auth kind ``config`` asks for: ``auth_type``, else implied by the credentials given; None: unsaid."""
+    if config.auth_type:
+        return config.auth_type
+    if config.api_key:
+        return "ApiKey"
+    if config.token:
+        return "Token"
+    if config.command:
+        return "ExternalCommand"
+    return None
+
+
+def check_auth(variant: Variant, config: Config) -> None:
+    """Refuse an auth kind the variant's deployments do not accept."""
+    kind = effective_auth_kind(config)
+    if kind is None or not variant.auth_kinds or kind in variant.auth_kinds:
+        return
+    raise ConfigError(
+        f"auth kind {kind!r} (from {config.source_of('auth_type' if config.auth_type else 'api_key')}) "
+        f"does not work with the {variant.name} variant, which accepts {', '.join(variant.auth_kinds)}. "
+        f"Set admin.authType / UNION_AUTH_TYPE to one of those."
+    )
+
+
+def variant_config_file(variant: Variant) -> Path | None:
+    """The first existing file among the variant's extra config-file locations."""
+    for entry in variant.config_files:
+        if entry.startswith("$"):
+            value = os.environ.get(entry[1:])
+            if not value:
+                continue
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise ConfigError(
+                    f"${entry[1:]} names {value!r}, which is not a file. Fix the variable or unset it."
+                )
+            return path
+        path = Path(entry).expanduser()
+        if path.is_file():
+            return path
+    return None
+
+
+def variant_env(variant: Variant) -> dict[str, Any]:
+    """Settings from the variant's extra environment variables (``FLYTE_PLATFORM_URL`` -> endpoint)."""
+    from union.config.settings import validate
+
+    values: dict[str, Any] = {}
+    for var, setting in variant.env.items():
+        raw = os.environ.get(var)
+        if raw:
+            values[setting] = validate(setting, raw, f"${var}")
+    return values
+
+
+def user_set(config: Config, key: str) -> bool:
+    """Whether the user (not a default) set ``key``."""
+    return getattr(config, key) is not None and config.source_of(key) != "defaults"
+
+
+def variant_destination(variant: Variant, config: Config, transport: Any = None) -> UploadDestination:
+    """Where uploads go for ``variant``: its storage mode applied to ``config``.
+
+    ``signed`` always goes through the control plane's signed URLs; ``direct`` needs a ``raw_data_prefix``;
+    ``signed-or-direct`` is direct when the user configured a prefix, else signed.
+    """
+    from union.storage.destination import destination_from_config
+
+    mode = variant.storage
+    if mode == "signed-or-direct":
+        mode = "direct" if user_set(config, "raw_data_prefix") else "signed"
+    if mode in ("direct", "local"):
+        if mode == "direct" and not user_set(config, "raw_data_prefix"):
+            raise ConfigError(
+                f"the {variant.name} variant uploads straight to your bucket, and no raw-data prefix is "
+                "configured. Set storage.raw_data_prefix (e.g. s3://my-bucket/data) in the config file "
+                "or UNION_RAW_DATA_PREFIX."
+            )
+        return destination_from_config(config)
+    return signed_destination(config, transport)
+
+
+def signed_destination(config: Config, transport: Any = None) -> UploadDestination:
+    """Uploads through the control plane's signed URLs (``union.storage.signed``)."""
+    import importlib
+
+    try:
+        signed = importlib.import_module("union.storage.signed")
+    except ImportError as exc:  # pragma: no cover - the signed-URL backend ships with the core
+        raise ConfigError(
+            "signed-URL uploads are not available in this version of union. Configure "
+            "storage.raw_data_prefix to upload directly to your bucket."
+        ) from exc
+    if transport is None:
+        from union.remote._client import transport as current_transport
+
+        transport = current_transport(config)
+    factory: Callable[..., UploadDestination] = signed.signed_destination
+    return factory(config, transport)
+
+
+def builtin_variants() -> list[Variant]:
+    """The embedded default: no endpoint, the engine on this machine, the local store."""
+    return [
+        Variant(
+            name=EMBEDDED,
+            description="the embedded local control plane and store on this machine (no server)",
+            extra=None,
+            defaults={"project": "default", "domain": "development"},
+            auth_kinds=("None",),
+            storage="local",
+        )
+    ]
+
+
+__all__ = [
+    "EMBEDDED",
+    "KNOWN_EXTRAS",
+    "STORAGE_MODES",
+    "StorageMode",
+    "Variant",
+    "check_auth",
+    "effective_auth_kind",
+    "endpoint_host",
+    "get_variant",
+    "installed_variants",
+    "select_variant",
+    "signed_destination",
+    "user_set",
+    "variant_config_file",
+    "variant_destination",
+    "variant_env",
+]

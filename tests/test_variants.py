@@ -1,0 +1,208 @@
+"""Deployment variants: the union_variants hook, selection, layering of a variant's sources, auth checks."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from plugin_dists import install_plugin
+from union.config import resolve
+from union.errors import ConfigError
+from union.plugins import reset
+from union.plugins.variants import (
+    EMBEDDED,
+    Variant,
+    endpoint_host,
+    installed_variants,
+    select_variant,
+)
+
+ACME = """
+from union.plugins import hookimpl
+from union.plugins.variants import Variant
+
+@hookimpl
+def union_variants():
+    return [Variant(name="acme", description="Acme cloud", extra="acme",
+                    endpoints=("*.acme.example",), defaults={"project": "acme-proj", "domain": "prod"},
+                    auth_kinds=("ApiKey", "DeviceFlow"), storage="signed",
+                    env={"ACME_URL": "endpoint"}, config_files=("$ACME_CONFIG", "~/.acme/config.yaml"))]
+
+@hookimpl
+def union_config_defaults(config):
+    if config.variant != "acme":
+        return None
+    from union.plugins.variants import endpoint_host
+
+    return {"org": endpoint_host(config.endpoint)[0].split(".")[0]} if config.endpoint else None
+"""
+
+RIVAL = """
+from union.plugins import hookimpl
+from union.plugins.variants import Variant
+
+@hookimpl
+def union_variants():
+    return [Variant(name="rival", description="claims Acme hosts too", endpoints=("*.acme.example",))]
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    path = tmp_path / "site"
+    yield path
+    for mod in [m for m in sys.modules if m.startswith("variant_")]:
+        del sys.modules[mod]
+
+
+@pytest.fixture
+def acme(site, monkeypatch):
+    install_plugin(site, monkeypatch, "variant_acme", ACME)
+    reset()
+
+
+def test_union_variants_builtin_declares_the_embedded_default():
+    variants = installed_variants()
+    assert [v.name for v in variants] == [EMBEDDED]
+    assert variants[0].plugin == "union.builtin"
+    assert select_variant(resolve()).name == EMBEDDED
+    assert resolve().variant is None  # nothing configured: nothing recorded
+
+
+def test_installing_a_variant_plugin_changes_nothing_without_configuration(acme):
+    config = resolve()
+    assert (config.project, config.domain, config.endpoint, config.variant, config.org) == (
+        "default",
+        "development",
+        None,
+        None,
+        None,
+    )
+    assert select_variant(config).name == EMBEDDED
+
+
+def test_inferred_from_the_endpoint_with_its_defaults_and_scoped_hook_defaults(acme):
+    config = resolve(endpoint="dns:///tenant.acme.example")
+    assert config.variant == "acme"
+    assert config.source_of("variant") == "endpoint dns:///tenant.acme.example"
+    assert (config.project, config.domain, config.org) == ("acme-proj", "prod", "tenant")
+    # The user's own settings still win over the variant's defaults.
+    assert resolve(endpoint="dns:///tenant.acme.example", project="mine").project == "mine"
+
+
+def test_an_unclaimed_endpoint_selects_no_variant(acme):
+    config = resolve(endpoint="https://elsewhere.example.com")
+    assert config.variant is None and select_variant(config) is None
+    assert config.project == "default"
+
+
+@pytest.mark.parametrize("how", ["argument", "env", "file"])
+def test_chosen_by_name_from_every_source(acme, monkeypatch, tmp_path, how):
+    kwargs = {}
+    if how == "argument":
+        kwargs["variant"] = "acme"
+    elif how == "env":
+        monkeypatch.setenv("UNION_VARIANT", "acme")
+    else:
+        path = tmp_path / "c.yaml"
+        path.write_text("variant: acme\n")
+        kwargs["config_file"] = str(path)
+    config = resolve(**kwargs)
+    assert config.variant == "acme" and config.project == "acme-proj"
+
+
+def test_a_variant_whose_plugin_is_missing_names_the_extra():
+    with pytest.raises(ConfigError, match=r"variant 'byoc' is not installed.*pip install 'union\[byoc\]'"):
+        resolve(variant="byoc")
+    with pytest.raises(ConfigError, match=r"unknown variant 'byok2'. Did you mean 'byok'\?"):
+        resolve(variant="byok2")
+
+
+def test_two_plugins_claiming_one_endpoint_name_both(acme, site, monkeypatch):
+    install_plugin(site, monkeypatch, "variant_rival", RIVAL)
+    reset()
+    with pytest.raises(
+        ConfigError, match=r"'acme' \(plugin 'variant_acme'\) and 'rival' \(plugin 'variant_rival'\)"
+    ):
+        resolve(endpoint="dns:///x.acme.example")
+    # Naming one settles it.
+    assert resolve(endpoint="dns:///x.acme.example", variant="rival").variant == "rival"
+
+
+def test_the_variants_env_and_config_file_sit_below_the_users_own(acme, monkeypatch, tmp_path):
+    monkeypatch.setenv("ACME_URL", "dns:///from-env.acme.example")
+    config = resolve(variant="acme")
+    assert config.endpoint == "dns:///from-env.acme.example"
+    assert config.source_of("endpoint") == "acme environment"
+    monkeypatch.setenv("UNION_ENDPOINT", "dns:///from-union.acme.example")
+    assert resolve(variant="acme").endpoint == "dns:///from-union.acme.example"
+    monkeypatch.delenv("UNION_ENDPOINT")
+    monkeypatch.delenv("ACME_URL")
+    home_file = tmp_path / "home-acme.yaml"
+    home_file.write_text("admin:\n  endpoint: dns:///from-file.acme.example\ntask:\n  project: filed\n")
+    monkeypatch.setenv("ACME_CONFIG", str(home_file))
+    config = resolve(variant="acme")
+    assert (config.endpoint, config.project, config.config_file) == (
+        "dns:///from-file.acme.example",
+        "filed",
+        str(home_file),
+    )
+    monkeypatch.setenv("ACME_CONFIG", str(tmp_path / "missing.yaml"))
+    with pytest.raises(ConfigError, match=r"\$ACME_CONFIG names .*missing.yaml.*not a file"):
+        resolve(variant="acme")
+
+
+def test_an_auth_kind_the_variant_refuses_is_a_config_error(acme):
+    assert resolve(variant="acme", auth_type="DeviceFlow").auth_type == "DeviceFlow"
+    with pytest.raises(
+        ConfigError, match=r"auth kind 'Pkce' .*acme variant, which accepts ApiKey, DeviceFlow"
+    ):
+        resolve(variant="acme", auth_type="Pkce")
+    with pytest.raises(ConfigError, match=r"auth kind 'Token'"):
+        resolve(variant="acme", token="t0k3n-secret")
+
+
+def test_a_bad_storage_mode_or_return_value_is_refused(site, monkeypatch):
+    with pytest.raises(ConfigError, match="storage mode 'cloud'"):
+        Variant(name="x", description="x", storage="cloud")  # type: ignore[arg-type]
+    install_plugin(
+        site,
+        monkeypatch,
+        "variant_bad",
+        "from union.plugins import hookimpl\n\n@hookimpl\ndef union_variants():\n    return ['byoc']\n",
+    )
+    reset()
+    from union.errors import PluginError
+
+    with pytest.raises(PluginError, match="plugin 'variant_bad': union_variants returned str"):
+        installed_variants()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("dns:///acme.hosted.unionai.cloud", ("acme.hosted.unionai.cloud", "acme.hosted.unionai.cloud")),
+        ("https://Host.Example:8443/api", ("host.example", "host.example:8443")),
+        ("localhost:30080", ("localhost", "localhost:30080")),
+        ("http://[::1]:8080", ("[::1]", "[::1]:8080")),
+    ],
+)
+def test_endpoint_host(endpoint, expected):
+    assert endpoint_host(endpoint) == expected
+
+
+def test_cli_plugins_lists_variants(acme, capsys):
+    import json
+
+    from union.cli.main import main
+
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "acme" in out and "embedded" in out and "*.acme.example" in out
+    assert main(["plugins", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert [v["name"] for v in rows["union.builtin"]["variants"]] == ["embedded"]
+    variants = {v["name"]: v for v in rows["variant_acme"]["variants"]}
+    assert variants["acme"]["storage"] == "signed"
+    assert variants["acme"]["auth"] == "ApiKey, DeviceFlow"
