@@ -15,6 +15,7 @@ from union.cli import (
     logs_cmd,
     plugins_cmd,
     run_cmd,
+    serve_cmd,
     upload_cmd,
     wait_cmd,
 )
@@ -32,7 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", help="project to use")
     parser.add_argument("--domain", help="domain to use")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo_cmd, run_cmd, get_cmd, wait_cmd, cancel_cmd, logs_cmd, upload_cmd, plugins_cmd):
+    for module in (
+        demo_cmd,
+        run_cmd,
+        get_cmd,
+        wait_cmd,
+        cancel_cmd,
+        logs_cmd,
+        upload_cmd,
+        plugins_cmd,
+        serve_cmd,
+    ):
         module.add_parser(sub)
     apikey_cmd.add_parser(sub)  # after get_cmd: adds `get api-key` to its kinds
     return parser

@@ -42,9 +42,12 @@ from union.engine.store import ACTIVE, TERMINAL, NewRun, Store, default_path
 from union.errors import (
     AlreadyExistsError,
     DeadlineExceededError,
+    InvalidArgumentError,
     RunNotFoundError,
     TaskNotFoundError,
     TransportError,
+    UnavailableError,
+    UnimplementedError,
 )
 
 # 50 ms keeps a waiting process near 0.5% of a core while still noticing the end of a run ~25 ms
@@ -72,7 +75,7 @@ def _decode_token(token: str) -> int | None:
             raise ValueError(prefix)
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise TransportError(
+        raise InvalidArgumentError(
             f"invalid page token {token!r}: pass back the token a previous list call returned."
         ) from None
 
@@ -106,6 +109,7 @@ class EmbeddedTransport:
         self.concurrency = scheduler.concurrency_limit(concurrency)
         self._lock = threading.Lock()
         self._last_maintained = 0.0
+        self._interrupted = threading.Event()
 
     def __repr__(self) -> str:
         return f"EmbeddedTransport(path={str(self.store.path)!r}, concurrency={self.concurrency})"
@@ -144,6 +148,15 @@ class EmbeddedTransport:
             fresh = self.store.run_by_id(row["id"])
             return fresh if fresh is not None else row
         return row
+
+    def interrupt(self) -> None:
+        """End every open watch and log tail with :class:`UnavailableError` (a server shutting down
+        calls this so its streams close promptly; clients reconnect). Runs themselves are not touched."""
+        self._interrupted.set()
+
+    def _pause(self, seconds: float) -> None:
+        if self._interrupted.wait(seconds):
+            raise UnavailableError("the control plane is shutting down: reconnect to keep watching")
 
     def kill_all(self) -> None:
         """SIGKILL every active worker and task of this engine (they are then marked FAILED/ABORTED)."""
@@ -221,7 +234,7 @@ class EmbeddedTransport:
             spec = task_definition_pb2.TaskSpec.FromString(task["spec"])
             task_key = (task["org"], task["project"], task["domain"], task["name"], task["version"])
         else:
-            raise TransportError("create_run needs a task_id (a deployed task) or a task_spec.")
+            raise InvalidArgumentError("create_run needs a task_id (a deployed task) or a task_spec.")
         if request.HasField("run_id"):
             org, project, domain = request.run_id.org, request.run_id.project, request.run_id.domain
             name: str | None = request.run_id.name or None
@@ -239,7 +252,11 @@ class EmbeddedTransport:
             task_type=spec.task_template.type or TASK_TYPE,
             short_name=spec.short_name or task_key[3].rsplit(".", 1)[-1],
             task_spec=spec.SerializeToString(deterministic=True),
-            inputs=request.inputs.SerializeToString(deterministic=True),
+            inputs=(
+                self._offloaded_inputs(request.offloaded_input_data.uri)
+                if request.HasField("offloaded_input_data") and not request.inputs.literals
+                else request.inputs
+            ).SerializeToString(deterministic=True),
             run_spec=request.run_spec.SerializeToString(deterministic=True),
             settings=self._settings(),
             retries=max(0, int(metadata.retries.retries)),
@@ -278,11 +295,31 @@ class EmbeddedTransport:
         self, request: runs.WatchRunDetailsRequest, *, timeout: float | None = None
     ) -> Iterator[runs.WatchRunDetailsResponse]:
         row = self._run_row(request.run_id)  # unknown runs fail here, not on the first next()
-        return self._watch(row["id"], _deadline(timeout), timeout)
+        return (
+            runs.WatchRunDetailsResponse(details=details)
+            for details in self._watch(row["id"], _deadline(timeout), timeout)
+        )
+
+    def watch_action_details(
+        self, request: runs.WatchActionDetailsRequest, *, timeout: float | None = None
+    ) -> Iterator[runs.WatchActionDetailsResponse]:
+        """Like ``watch_run_details`` for the run's one action: its details on each phase change."""
+        row = self._action_row(request.action_id)
+        return self._watch_action(row["id"], _deadline(timeout), timeout)
+
+    def _watch_action(
+        self, run_id: int, deadline: float | None, timeout: float | None
+    ) -> Iterator[runs.WatchActionDetailsResponse]:
+        for _ in self._watch(run_id, deadline, timeout, build=False):
+            row = self.store.run_by_id(run_id)
+            assert row is not None
+            yield runs.WatchActionDetailsResponse(
+                details=messages.action_details(row, self.store.attempts(run_id))
+            )
 
     def _watch(
-        self, run_id: int, deadline: float | None, timeout: float | None
-    ) -> Iterator[runs.WatchRunDetailsResponse]:
+        self, run_id: int, deadline: float | None, timeout: float | None, *, build: bool = True
+    ) -> Iterator[Any]:
         """Yield details whenever the phase changes, until it is terminal. Polls ``PRAGMA data_version``
         (no table read) every WATCH_POLL_S; only a change reads the run's row."""
         last_phase: int | None = None
@@ -307,13 +344,12 @@ class EmbeddedTransport:
                     row = self.store.run_by_id(run_id)
                     assert row is not None
                     last_phase = row["phase"]
-                    details = messages.run_details(row, self.store.attempts(run_id))
-                    yield runs.WatchRunDetailsResponse(details=details)
+                    yield messages.run_details(row, self.store.attempts(run_id)) if build else row
                     if last_phase in TERMINAL:
                         return
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineExceededError(f"the run did not finish within {timeout:g}s")
-            time.sleep(WATCH_POLL_S)
+            self._pause(WATCH_POLL_S)
 
     def list_runs(
         self, request: runs.ListRunsRequest, *, timeout: float | None = None
@@ -346,7 +382,7 @@ class EmbeddedTransport:
                 value = f.values[0]
                 filters["phase"] = int(value) if value.isdigit() else phase_pb2.ActionPhase.Value(value)
             else:
-                raise TransportError(
+                raise InvalidArgumentError(
                     f"unsupported list filter on {f.field!r}: the embedded engine filters runs by project, "
                     "task and phase (EQUAL)."
                 )
@@ -401,7 +437,8 @@ class EmbeddedTransport:
             data = fs.cat_file(path)
         except FileNotFoundError:
             raise TransportError(
-                f"the run's outputs at {uri} are gone from storage (deleted?). Run the task again."
+                code="data_loss",
+                message=f"the run's outputs at {uri} are gone from storage (deleted?). Run the task again.",
             ) from None
         return common_pb2.Outputs.FromString(data)
 
@@ -412,7 +449,7 @@ class EmbeddedTransport:
     ) -> tasks.DeployTaskResponse:
         t = request.task_id
         if not t.name or not t.version:
-            raise TransportError("deploy_task needs task_id.name and task_id.version.")
+            raise InvalidArgumentError("deploy_task needs task_id.name and task_id.version.")
         key = (self._org(t.org), self._project(t.project), self._domain(t.domain), t.name, t.version)
         try:
             self.store.deploy_task(key, request.spec.SerializeToString(deterministic=True))
@@ -440,7 +477,7 @@ class EmbeddedTransport:
             if f.field == "name" and f.function == f.EQUAL and len(f.values) == 1:
                 name = f.values[0]
             else:
-                raise TransportError(
+                raise InvalidArgumentError(
                     f"unsupported list filter on {f.field!r}: the embedded engine filters tasks by project "
                     "and name (EQUAL)."
                 )
@@ -460,7 +497,7 @@ class EmbeddedTransport:
         from union.storage.destination import upload_destination
 
         if not request.filename:
-            raise TransportError("create_upload_location needs a filename.")
+            raise InvalidArgumentError("create_upload_location needs a filename.")
         config = dataclasses.replace(
             self.config, project=self._project(request.project), domain=self._domain(request.domain)
         )
@@ -473,6 +510,81 @@ class EmbeddedTransport:
         seconds = request.expires_in.seconds if request.HasField("expires_in") else 3600
         response.expires_at.FromSeconds(int(time.time()) + seconds)
         return response
+
+    def upload_inputs(
+        self, request: dataproxy.UploadInputsRequest, *, timeout: float | None = None
+    ) -> dataproxy.UploadInputsResponse:
+        """Store the inputs under the raw-data prefix, content-addressed; ``create_run`` accepts the
+        returned ``offloaded_input_data`` in place of inline inputs."""
+        import hashlib
+
+        from flyteidl2.common import run_pb2
+
+        from union.storage.destination import upload_destination
+
+        if request.HasField("run_id"):
+            project, domain = request.run_id.project, request.run_id.domain
+        else:
+            project, domain = request.project_id.name, request.project_id.domain
+        config = dataclasses.replace(self.config, project=self._project(project), domain=self._domain(domain))
+        data = request.inputs.SerializeToString(deterministic=True)
+        digest = hashlib.sha256(data).hexdigest()
+        dest = upload_destination(config)
+        path = dest.path("inputs", digest, "inputs.pb")
+        dest.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        dest.fs.pipe_file(path, data)
+        return dataproxy.UploadInputsResponse(
+            offloaded_input_data=run_pb2.OffloadedInputData(uri=dest.uri(path), inputs_hash=digest)
+        )
+
+    def _offloaded_inputs(self, uri: str) -> common_pb2.Inputs:
+        from union.storage.protocols import filesystem_for
+
+        fs, _, path = filesystem_for(uri, self.config.storage_options)
+        try:
+            return common_pb2.Inputs.FromString(fs.cat_file(path))
+        except FileNotFoundError:
+            raise InvalidArgumentError(
+                f"no offloaded inputs at {uri}: upload them with upload_inputs first."
+            ) from None
+
+    def create_download_link(
+        self, request: dataproxy.CreateDownloadLinkRequest, *, timeout: float | None = None
+    ) -> dataproxy.CreateDownloadLinkResponse:
+        """The code bundle of a deployed task, as its storage URI (nothing is signed on this machine)."""
+        import json
+
+        from google.protobuf import json_format
+
+        if request.artifact_type != dataproxy.ARTIFACT_TYPE_CODE_BUNDLE or not request.HasField("task_id"):
+            raise InvalidArgumentError(
+                "the embedded engine links code bundles of deployed tasks only: set task_id and "
+                "artifact_type ARTIFACT_TYPE_CODE_BUNDLE."
+            )
+        from flyteidl2.task import task_definition_pb2
+
+        row = self._task_row(request.task_id)
+        spec = task_definition_pb2.TaskSpec.FromString(row["spec"])
+        custom = json.loads(json_format.MessageToJson(spec.task_template.custom) or "{}")
+        uri = (custom.get("union") or {}).get("code") if isinstance(custom, dict) else None
+        if not uri:
+            raise TaskNotFoundError(f"task {request.task_id.name!r} has no code bundle recorded")
+        response = dataproxy.CreateDownloadLinkResponse()
+        response.pre_signed_urls.signed_url.append(uri)
+        seconds = request.expires_in.seconds if request.HasField("expires_in") else 3600
+        response.pre_signed_urls.expires_at.FromSeconds(int(time.time()) + seconds)
+        return response
+
+    # -- flyteidl2.auth: answered by ``union serve`` itself -----------------------------------------
+
+    def get_oauth2_metadata(self, request: Any, *, timeout: float | None = None) -> Any:
+        raise UnimplementedError("the embedded engine needs no authentication: there is no OAuth2 server")
+
+    def get_public_client_config(self, request: Any, *, timeout: float | None = None) -> Any:
+        raise UnimplementedError("the embedded engine needs no authentication: there is no client config")
+
+    def user_info(self, request: Any, *, timeout: float | None = None) -> Any:
+        raise UnimplementedError("the embedded engine has no users: everything runs as you")
 
     # -- flyteidl2.workflow.RunLogsService ---------------------------------------------------------
 
@@ -519,7 +631,7 @@ class EmbeddedTransport:
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineExceededError(f"the attempt's logs were still open after {timeout:g}s")
             self._maintain()
-            time.sleep(LOG_POLL_S)
+            self._pause(LOG_POLL_S)
 
     def close(self) -> None:
         self.store.close()
