@@ -18,8 +18,8 @@ BASE = "http://127.0.0.1:9999"
 class Clock:
     """A clock tests move by hand, so expiry is tested without sleeping."""
 
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
 
     def __call__(self) -> float:
         return self.now
