@@ -111,10 +111,12 @@ def union_storage_protocols() -> list[StorageProtocol]:
 
 
 @hookimpl(trylast=True)
-def union_upload_destination(config: Config) -> UploadDestination | None:
-    from union.storage.destination import destination_from_config
+def union_upload_destination(config: Config, transport: Transport) -> UploadDestination | None:
+    """Signed URLs through ``transport`` when the deployment gives no direct bucket access, else the
+    raw-data prefix (see ``union.storage.signed.storage_mode``)."""
+    from union.storage.destination import default_destination
 
-    return destination_from_config(config)
+    return default_destination(config, transport)
 
 
 @hookimpl(trylast=True)

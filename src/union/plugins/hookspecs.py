@@ -30,8 +30,8 @@ def union_storage_protocols() -> list[StorageProtocol]:
 
 
 @hookspec(firstresult=True)
-def union_upload_destination(config: Config) -> UploadDestination | None:
-    """Return where uploads for this configuration go, or None to leave the choice to others."""
+def union_upload_destination(config: Config, transport: Transport) -> UploadDestination | None:
+    """Return where uploads for this configuration go (``transport`` mints signed URLs), or None."""
     raise NotImplementedError
 
 

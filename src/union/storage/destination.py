@@ -9,6 +9,7 @@ from union.storage.protocols import StorageProtocol, filesystem_for
 
 if TYPE_CHECKING:
     from union.config import Config
+    from union.transport.base import Transport
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,49 @@ def destination_from_config(config: Config) -> UploadDestination:
     return UploadDestination(fs=fs, root="/".join(parts), protocol=proto)
 
 
-def upload_destination(config: Config) -> UploadDestination:
-    """Ask the plugins where uploads for ``config`` go."""
+def default_destination(config: Config, transport: Transport) -> UploadDestination:
+    """The built-in choice: signed URLs through ``transport`` or the raw-data prefix directly, as
+    :func:`union.storage.signed.storage_mode` decides."""
+    from union.storage import signed
+
+    if signed.storage_mode(config) == "signed":
+        return signed.signed_destination(config, transport)
+    return destination_from_config(config)
+
+
+class LazyTransport:
+    """The transport for a configuration, created on first use: most destinations never need one."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._found: Transport | None = None
+
+    def _resolve(self) -> Transport:
+        if self._found is None:
+            # The process's cached transport for this configuration, shared with Run and Task.
+            from union.remote._client import transport
+
+            self._found = transport(self._config)
+        return self._found
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._resolve(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyTransport(resolved={self._found is not None})"
+
+
+def upload_destination(config: Config, transport: Transport | None = None) -> UploadDestination:
+    """Ask the plugins where uploads for ``config`` go; ``transport`` (default: the configuration's own,
+    created only if a destination uses it) is what signed-URL destinations mint their URLs through."""
+    from typing import cast
+
     from union.plugins import hook
 
-    found = hook().union_upload_destination(config=config)
+    chosen = transport if transport is not None else cast("Transport", LazyTransport(config))
+    found = hook().union_upload_destination(config=config, transport=chosen)
     if found is None:
-        return destination_from_config(config)
+        return default_destination(config, chosen)
     return found  # type: ignore[no-any-return]

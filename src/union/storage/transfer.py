@@ -323,6 +323,11 @@ def put_remote(
             on_bytes(len(data))
         _verify_remote(dest, target, src, md5, response)
         return
+    put_checked = getattr(dest.fs, "put_file_checked", None)
+    if callable(put_checked):
+        # Backends that need an object's size and MD5 before its bytes (signed URLs) stream the file.
+        _verify_remote(dest, target, src, md5, put_checked(src, target, md5, on_bytes=on_bytes))
+        return
     hasher = hashlib.md5(usedforsecurity=False)
     read = 0
     with _open_source(src) as f:
