@@ -493,3 +493,28 @@ def test_no_secret_in_logs(auth: ServerAuth, caplog: pytest.LogCaptureFixture) -
     ):
         assert canary not in text
     assert auth_mod.log.name == "union.server.auth"
+
+
+def test_concurrent_token_requests_and_a_second_process(auth: ServerAuth, tmp_path: Path) -> None:
+    """Server threads issue tokens while another store on the same file (the CLI) adds and revokes keys."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = auth.create_api_key("ci")
+    other = ServerAuth(data_dir=tmp_path / "server", public_url=BASE, enabled=True)
+
+    def issue(_i: int) -> str:
+        return client_token(auth, key)
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(issue, i) for i in range(40)]
+        for i in range(5):
+            other.create_api_key(f"k{i}")
+            other.revoke_api_key(f"k{i}")
+        tokens = [f.result() for f in futures]
+    assert len(set(tokens)) == 40
+    for token in tokens:
+        assert auth.authenticate(request("POST", "/x", headers=bearer(token)))
+    other.revoke_api_key("ci")  # seen by the first store at once
+    with pytest.raises(errors.UnauthenticatedError, match="revoked"):
+        auth.authenticate(request("POST", "/x", headers=bearer(tokens[0])))
+    other.close()

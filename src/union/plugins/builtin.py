@@ -132,12 +132,16 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
 
 @hookimpl(trylast=True)
 def union_transport(config: Config) -> Transport | None:
-    """The embedded local control plane whenever no endpoint is configured."""
+    """The embedded local control plane when no endpoint is configured, else the Connect client."""
     if config.endpoint is not None:
-        return None
+        from union.transport.connect import ConnectTransport
+
+        return ConnectTransport(config)
+    from typing import cast
+
     from union.engine.transport import EmbeddedTransport
 
-    return EmbeddedTransport(config)
+    return cast("Transport", EmbeddedTransport(config))
 
 
 @hookimpl(trylast=True)

@@ -167,6 +167,12 @@ class CredentialStore:
                     conn.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read needs no write lock: other processes (the CLI) may write meanwhile (WAL)."""
+        with self._lock:
+            yield self._connect()
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -194,12 +200,12 @@ class CredentialStore:
         query = "SELECT name, client_id, created_at, revoked_at FROM api_keys"
         if not include_revoked:
             query += " WHERE revoked_at IS NULL"
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(query + " ORDER BY created_at, name").fetchall()
         return [ApiKey(*row) for row in rows]
 
     def api_key(self, client_id: str) -> ApiKey | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT name, client_id, created_at, revoked_at FROM api_keys WHERE client_id = ?",
                 (client_id,),
@@ -208,7 +214,7 @@ class CredentialStore:
 
     def check_client(self, client_id: str, secret: str) -> ApiKey | None:
         """The key whose id and secret match (maybe revoked), else None; an unknown id costs the same time."""
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT name, client_id, created_at, revoked_at, secret_hash FROM api_keys WHERE client_id = ?",
                 (client_id,),
@@ -256,7 +262,7 @@ class CredentialStore:
             conn.execute("DELETE FROM tokens WHERE expires_at < ?", (now - 86400,))
 
     def token(self, token: str, *, kind: str) -> TokenRecord | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT t.kind, t.subject, t.client_id, t.scope, t.issued_at, t.expires_at, "
                 "COALESCE(t.revoked_at, k.revoked_at) FROM tokens t "
@@ -298,7 +304,7 @@ class CredentialStore:
     )
 
     def device_by_user_code(self, user_code: str) -> DeviceCode | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 f"SELECT {self._DEVICE_COLUMNS} FROM device_codes WHERE user_code = ?", (user_code,)
             ).fetchone()
