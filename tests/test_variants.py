@@ -99,7 +99,7 @@ def test_an_unclaimed_endpoint_selects_no_variant(acme):
 
 @pytest.mark.parametrize("how", ["argument", "env", "file"])
 def test_chosen_by_name_from_every_source(acme, monkeypatch, tmp_path, how):
-    kwargs = {}
+    kwargs = {"endpoint": "localhost:8080"}  # a name beats the endpoint patterns
     if how == "argument":
         kwargs["variant"] = "acme"
     elif how == "env":
@@ -154,13 +154,20 @@ def test_the_variants_env_and_config_file_sit_below_the_users_own(acme, monkeypa
 
 
 def test_an_auth_kind_the_variant_refuses_is_a_config_error(acme):
-    assert resolve(variant="acme", auth_type="DeviceFlow").auth_type == "DeviceFlow"
+    at = "dns:///t.acme.example"
+    assert resolve(endpoint=at, auth_type="DeviceFlow").auth_type == "DeviceFlow"
     with pytest.raises(
         ConfigError, match=r"auth kind 'Pkce' .*acme variant, which accepts ApiKey, DeviceFlow"
     ):
-        resolve(variant="acme", auth_type="Pkce")
-    with pytest.raises(ConfigError, match=r"auth kind 'Token'"):
-        resolve(variant="acme", token="t0k3n-secret")
+        resolve(endpoint=at, auth_type="Pkce")
+    with pytest.raises(ConfigError, match=r"auth kind 'Token'") as info:
+        resolve(endpoint=at, token="t0k3n-secret")
+    assert "t0k3n-secret" not in str(info.value)
+
+
+def test_a_remote_variant_without_an_endpoint_is_refused(acme):
+    with pytest.raises(ConfigError, match=r"acme variant is selected \(argument\) but no endpoint"):
+        resolve(variant="acme")
 
 
 def test_a_bad_storage_mode_or_return_value_is_refused(site, monkeypatch):

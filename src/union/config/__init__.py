@@ -112,7 +112,12 @@ def resolve(config_file: str | os.PathLike[str] | None = None, **overrides: Any)
             if values.get(key) is None:
                 values[key] = validate(key, value, f"defaults for {key}")
                 sources.setdefault(key, "defaults")
-    return Config(**values, sources=sources)
+    config = Config(**values, sources=sources)
+    if config.variant is not None:
+        from union.plugins.variants import check_endpoint, get_variant
+
+        check_endpoint(get_variant(config.variant), config)
+    return config
 
 
 def _apply_variant(
@@ -126,6 +131,7 @@ def _apply_variant(
     from union.plugins.variants import (
         EMBEDDED,
         check_auth,
+        merge_layer,
         select_variant,
         variant_config_file,
         variant_env,
@@ -147,10 +153,8 @@ def _apply_variant(
             ({k: validate(k, v, f"variant {variant.name} default {k}") for k, v in defaults}, "defaults")
         )
     for layer, label in layers:
-        for key, value in layer.items():
-            if values.get(key) is None:
-                values[key] = value
-                sources[key] = label
+        for key in merge_layer(values, layer):
+            sources[key] = label
     if values.get("variant") is None and partial.endpoint is not None:
         values["variant"] = variant.name
         sources["variant"] = f"endpoint {partial.endpoint}"

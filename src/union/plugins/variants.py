@@ -53,8 +53,10 @@ class Variant:
     ``raw_data_prefix``, through fsspec), ``signed-or-direct`` (direct when the user configured a prefix,
     else signed) or ``local`` (the embedded default's local store). ``config_files`` are extra config-file
     locations read (first existing) when no Union config file was found; ``$VAR`` entries name a variable
-    holding a path. ``env`` maps extra environment variables (e.g. ``FLYTE_PLATFORM_URL``) to settings;
-    ``env_prefixes`` only documents which families of variables the variant reads.
+    holding a path. ``env`` maps extra environment variables (e.g. ``FLYTE_PLATFORM_URL``) to settings,
+    where a dotted target (``storage_options.client_kwargs.endpoint_url``) sets one nested fsspec option;
+    ``env_prefixes`` only documents which families of variables the variant reads. ``requires_endpoint``:
+    selecting the variant with no endpoint at all is an error (instead of silently running locally).
     """
 
     name: str
@@ -67,6 +69,7 @@ class Variant:
     config_files: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     env_prefixes: tuple[str, ...] = ("UNION_",)
+    requires_endpoint: bool = True
     matcher: Callable[[str], bool] | None = field(default=None, compare=False)
     plugin: str = field(default="", compare=False)
     """The plugin that declared it (filled in by :func:`installed_variants`)."""
@@ -231,9 +234,92 @@ def variant_env(variant: Variant) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for var, setting in variant.env.items():
         raw = os.environ.get(var)
-        if raw:
-            values[setting] = validate(setting, raw, f"${var}")
+        if not raw:
+            continue
+        key, _, nested = setting.partition(".")
+        if not nested:
+            values[key] = validate(key, raw, f"${var}")
+            continue
+        target = values.setdefault(key, {})
+        *parents, leaf = nested.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = raw
     return values
+
+
+def merge_layer(values: dict[str, Any], layer: Mapping[str, Any]) -> list[str]:
+    """Fill unset keys of ``values`` from ``layer``; mappings (storage options) merge key by key.
+
+    Returns the keys that took a value from ``layer``.
+    """
+    taken: list[str] = []
+    for key, value in layer.items():
+        current = values.get(key)
+        if current is None or current == {}:
+            values[key] = value
+            taken.append(key)
+        elif isinstance(current, Mapping) and isinstance(value, Mapping):
+            values[key] = _deep_merge(value, current)
+    return taken
+
+
+def _deep_merge(low: Mapping[str, Any], high: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(low)
+    for key, value in high.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def check_endpoint(variant: Variant | None, config: Config) -> None:
+    """A remote variant with no endpoint would quietly run on this machine: refuse it."""
+    if variant is None or not variant.requires_endpoint or config.endpoint is not None:
+        return
+    raise ConfigError(
+        f"the {variant.name} variant is selected ({config.source_of('variant')}) but no endpoint is "
+        "configured. Set admin.endpoint in the config file, UNION_ENDPOINT, or union.init(endpoint=...)."
+    )
+
+
+def decode_api_key(key: str) -> tuple[str, str] | None:
+    """``(endpoint, org)`` from an API key (base64 of ``endpoint:client_id:client_secret:org``), or None."""
+    import base64
+    import binascii
+
+    text = key.strip()
+    for decode in (base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            raw = decode(text + "=" * (-len(text) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        parts = raw.rsplit(":", 3)
+        if len(parts) == 4 and parts[0]:
+            return parts[0], parts[3]
+    return None
+
+
+def hosted_defaults(config: Config, suffix: str) -> dict[str, Any]:
+    """For Union-hosted variants: the org from a ``<org><suffix>`` host; endpoint and org from an API key.
+
+    An API key carries its endpoint, so ``UNION_API_KEY`` alone is enough to reach a hosted deployment.
+    """
+    defaults: dict[str, Any] = {}
+    endpoint = config.endpoint
+    if endpoint is None and config.api_key:
+        decoded = decode_api_key(config.api_key)
+        if decoded is not None:
+            endpoint, org = decoded
+            defaults["endpoint"] = endpoint
+            if org:
+                defaults["org"] = org
+    if endpoint is not None:
+        host = endpoint_host(endpoint)[0]
+        if host.endswith(suffix) and len(host) > len(suffix):
+            defaults.setdefault("org", host[: -len(suffix)].split(".")[-1])
+    return defaults
 
 
 def user_set(config: Config, key: str) -> bool:
@@ -252,6 +338,12 @@ def variant_destination(variant: Variant, config: Config, transport: Any = None)
     mode = variant.storage
     if mode == "signed-or-direct":
         mode = "direct" if user_set(config, "raw_data_prefix") else "signed"
+    if mode == "signed" and variant.storage == "signed" and user_set(config, "raw_data_prefix"):
+        raise ConfigError(
+            f"the {variant.name} variant stores data only through the control plane's signed URLs, but a "
+            f"raw-data prefix is configured ({config.source_of('raw_data_prefix')}). Remove "
+            "storage.raw_data_prefix / UNION_RAW_DATA_PREFIX for this deployment."
+        )
     if mode in ("direct", "local"):
         if mode == "direct" and not user_set(config, "raw_data_prefix"):
             raise ConfigError(
@@ -292,6 +384,7 @@ def builtin_variants() -> list[Variant]:
             defaults={"project": "default", "domain": "development"},
             auth_kinds=("None",),
             storage="local",
+            requires_endpoint=False,
         )
     ]
 
@@ -303,10 +396,14 @@ __all__ = [
     "StorageMode",
     "Variant",
     "check_auth",
+    "check_endpoint",
+    "decode_api_key",
     "effective_auth_kind",
     "endpoint_host",
     "get_variant",
+    "hosted_defaults",
     "installed_variants",
+    "merge_layer",
     "select_variant",
     "signed_destination",
     "user_set",

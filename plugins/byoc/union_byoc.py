@@ -1,0 +1,52 @@
+"""union-byoc: the ``byoc`` deployment variant, Union's hosted control plane over your own cloud account.
+
+What it decides: the endpoint is ``dns:///<org>.hosted.unionai.cloud`` (the org is taken from the host);
+auth is an API key, OAuth2 client credentials or the device flow; uploads go through the control plane's
+signed URLs into your cloud bucket, or straight to it (s3/gs/abfs) when you configure
+``storage.raw_data_prefix``; project ``flytesnacks``, domain ``development``. Selected by ``variant: byoc``
+or inferred from any ``*.hosted.unionai.cloud`` endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from union.plugins import hookimpl
+from union.plugins.variants import Variant, hosted_defaults, variant_destination
+
+if TYPE_CHECKING:
+    from union.config import Config
+    from union.storage.destination import UploadDestination
+
+NAME = "byoc"
+HOSTED_SUFFIX = ".hosted.unionai.cloud"
+
+VARIANT = Variant(
+    name=NAME,
+    description="Union BYOC: control plane hosted by Union, data in your cloud bucket (signed URLs or direct)",
+    extra="byoc",
+    endpoints=("*" + HOSTED_SUFFIX,),
+    defaults={"project": "flytesnacks", "domain": "development"},
+    auth_kinds=("ApiKey", "ClientSecret", "DeviceFlow"),
+    storage="signed-or-direct",
+)
+
+
+@hookimpl
+def union_variants() -> list[Variant]:
+    return [VARIANT]
+
+
+@hookimpl
+def union_config_defaults(config: Config) -> dict[str, object] | None:
+    if config.variant != NAME:
+        return None
+    return hosted_defaults(config, HOSTED_SUFFIX)
+
+
+@hookimpl
+def union_upload_destination(config: Config) -> UploadDestination | None:
+    """Signed URLs through the control plane, or your bucket when ``raw_data_prefix`` is configured."""
+    if config.variant != NAME:
+        return None
+    return variant_destination(VARIANT, config)

@@ -1,0 +1,44 @@
+"""union-serverless: the ``serverless`` deployment variant, Union Serverless.
+
+What it decides: the endpoint is fixed (``dns:///serverless-1.us-east-2.s.union.ai``, the default when you
+select the variant by name); auth is an API key only; data goes to Union's store through signed URLs only
+(a configured ``raw_data_prefix`` is refused rather than ignored); project ``default``, domain
+``development``. Selected by ``variant: serverless`` or inferred from the serverless endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from union.plugins import hookimpl
+from union.plugins.variants import Variant, variant_destination
+
+if TYPE_CHECKING:
+    from union.config import Config
+    from union.storage.destination import UploadDestination
+
+NAME = "serverless"
+ENDPOINT = "dns:///serverless-1.us-east-2.s.union.ai"
+
+VARIANT = Variant(
+    name=NAME,
+    description="Union Serverless: fixed endpoint, API key, data in Union's store through signed URLs",
+    extra="serverless",
+    endpoints=("serverless-1.us-east-2.s.union.ai",),
+    defaults={"endpoint": ENDPOINT, "project": "default", "domain": "development"},
+    auth_kinds=("ApiKey",),
+    storage="signed",
+)
+
+
+@hookimpl
+def union_variants() -> list[Variant]:
+    return [VARIANT]
+
+
+@hookimpl
+def union_upload_destination(config: Config) -> UploadDestination | None:
+    """Always signed URLs minted by the control plane."""
+    if config.variant != NAME:
+        return None
+    return variant_destination(VARIANT, config)
