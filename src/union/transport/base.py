@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from flyteidl2.auth import auth_service_pb2 as auth
+    from flyteidl2.auth import identity_pb2 as identity
     from flyteidl2.dataproxy import dataproxy_service_pb2 as dataproxy
     from flyteidl2.task import task_service_pb2 as tasks
     from flyteidl2.workflow import run_logs_service_pb2 as logs
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Transport(Protocol):
-    """A control plane: flyteidl2.workflow.RunService, flyteidl2.task.TaskService, the data proxy and logs."""
+    """A control plane: flyteidl2.workflow.RunService, flyteidl2.task.TaskService, the data proxy, logs, auth."""
 
     # flyteidl2.workflow.RunService
     def create_run(
@@ -53,6 +55,10 @@ class Transport(Protocol):
         self, request: runs.GetActionDetailsRequest, *, timeout: float | None = None
     ) -> runs.GetActionDetailsResponse: ...
 
+    def watch_action_details(
+        self, request: runs.WatchActionDetailsRequest, *, timeout: float | None = None
+    ) -> Iterator[runs.WatchActionDetailsResponse]: ...
+
     def get_action_data(
         self, request: runs.GetActionDataRequest, *, timeout: float | None = None
     ) -> runs.GetActionDataResponse: ...
@@ -74,6 +80,27 @@ class Transport(Protocol):
     def create_upload_location(
         self, request: dataproxy.CreateUploadLocationRequest, *, timeout: float | None = None
     ) -> dataproxy.CreateUploadLocationResponse: ...
+
+    def upload_inputs(
+        self, request: dataproxy.UploadInputsRequest, *, timeout: float | None = None
+    ) -> dataproxy.UploadInputsResponse: ...
+
+    def create_download_link(
+        self, request: dataproxy.CreateDownloadLinkRequest, *, timeout: float | None = None
+    ) -> dataproxy.CreateDownloadLinkResponse: ...
+
+    # flyteidl2.auth.AuthMetadataService (answered without credentials) and IdentityService
+    def get_oauth2_metadata(
+        self, request: auth.GetOAuth2MetadataRequest, *, timeout: float | None = None
+    ) -> auth.GetOAuth2MetadataResponse: ...
+
+    def get_public_client_config(
+        self, request: auth.GetPublicClientConfigRequest, *, timeout: float | None = None
+    ) -> auth.GetPublicClientConfigResponse: ...
+
+    def user_info(
+        self, request: identity.UserInfoRequest, *, timeout: float | None = None
+    ) -> identity.UserInfoResponse: ...
 
     # flyteidl2.workflow.RunLogsService
     def tail_logs(

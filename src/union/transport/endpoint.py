@@ -1,0 +1,86 @@
+"""Turn an endpoint as users write it into the base URL the Connect client posts to.
+
+Flyte and Union configs carry endpoints in several spellings (``dns:///host``, ``host:port``,
+``https://host``...), and ``insecure: true`` historically means plaintext. One function normalises them
+so every caller agrees on the URL, and a typo fails here with the accepted forms rather than as an
+obscure connection error later.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from union.errors import ConfigError
+
+if TYPE_CHECKING:
+    from union.config import Config
+
+FORMS = "dns:///host, https://host, http://host:port or host:port"
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)(:\d{1,5})?$")
+
+
+def _fail(endpoint: str, problem: str) -> ConfigError:
+    return ConfigError(f"endpoint {endpoint!r}: {problem}. Write it as {FORMS}.")
+
+
+def _check_host(endpoint: str, hostport: str) -> str:
+    if not _HOST.match(hostport):
+        raise _fail(endpoint, f"{hostport!r} is not a host or host:port")
+    if ":" in hostport.rsplit("]", 1)[-1]:
+        port = int(hostport.rsplit(":", 1)[1])
+        if not 0 < port < 65536:
+            raise _fail(endpoint, f"port {port} is out of range")
+    return hostport
+
+
+def is_loopback(url: str) -> bool:
+    """True when ``url`` points at this machine (where plaintext HTTP is acceptable)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1")
+
+
+def base_url(config: Config | str, *, insecure: bool | None = None) -> str:
+    """The ``scheme://host[:port][/prefix]`` (no trailing slash) that Connect paths are appended to.
+
+    ``dns:///host`` (gRPC naming, also ``dns://resolver/host``) and bare ``host[:port]`` become https,
+    or http when ``insecure`` is set; ``http://`` and ``https://`` URLs are kept as written, including a
+    path prefix for servers mounted below the root; ``grpc://``/``grpcs://`` map to http/https.
+    """
+    if isinstance(config, str):
+        endpoint, plaintext = config, bool(insecure)
+    else:
+        if config.endpoint is None:
+            raise ConfigError(
+                "no endpoint is configured, so there is no control plane to connect to. "
+                f"Set `endpoint` ({FORMS}) in the config file or UNION_ENDPOINT."
+            )
+        endpoint = config.endpoint
+        plaintext = config.insecure if insecure is None else insecure
+    text = endpoint.strip()
+    if not text:
+        raise _fail(endpoint, "it is empty")
+    scheme_default = "http" if plaintext else "https"
+    lowered = text.lower()
+    if lowered.startswith("dns:"):
+        rest = text[4:]
+        if rest.startswith("//"):
+            # dns://[resolver]/host[:port]: the authority names a DNS server, the target follows it.
+            rest = rest[2:].split("/", 1)[1] if "/" in rest[2:] else ""
+        hostport = rest.strip("/")
+        return f"{scheme_default}://{_check_host(endpoint, hostport)}"
+    if "://" in text:
+        scheme, _, remainder = text.partition("://")
+        scheme = scheme.lower()
+        mapped = {"http": "http", "https": "https", "grpc": "http", "grpcs": "https"}.get(scheme)
+        if mapped is None:
+            raise _fail(endpoint, f"the scheme {scheme!r} is not supported")
+        hostport, slash, path = remainder.partition("/")
+        if "@" in hostport or "?" in remainder or "#" in remainder:
+            raise _fail(endpoint, "credentials, queries and fragments do not belong in an endpoint")
+        prefix = ("/" + path).rstrip("/") if slash else ""
+        return f"{mapped}://{_check_host(endpoint, hostport)}{prefix}"
+    hostport, slash, path = text.partition("/")
+    prefix = ("/" + path).rstrip("/") if slash else ""
+    return f"{scheme_default}://{_check_host(endpoint, hostport)}{prefix}"
