@@ -132,6 +132,7 @@ def test_cli_lists_plugins_versions_and_hooks(site, monkeypatch, capsys):
         "variants": [],
     }
     assert set(rows["union.builtin"]["hooks"]) == {
+        "union_authenticator",
         "union_config_defaults",
         "union_storage_protocols",
         "union_transport",

@@ -15,6 +15,9 @@ from union.plugins.hookspecs import PROJECT_NAME
 from union.storage.protocols import StorageProtocol
 
 if TYPE_CHECKING:
+    import requests
+
+    from union.auth.base import Authenticator, MetadataFn
     from union.config import Config
     from union.plugins.variants import Variant
     from union.storage.destination import UploadDestination
@@ -150,3 +153,13 @@ def union_variants() -> list[Variant]:
     from union.plugins.variants import builtin_variants
 
     return builtin_variants()
+
+
+@hookimpl(trylast=True)
+def union_authenticator(
+    config: Config, metadata: MetadataFn | None, session: requests.Session | None
+) -> Authenticator | None:
+    """API key, OAuth2 client credentials, device flow, token or command, by auth_type or inferred."""
+    from union.auth import builtin_authenticator
+
+    return builtin_authenticator(config, metadata, session)

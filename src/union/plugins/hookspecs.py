@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import requests
+
+    from union.auth.base import Authenticator, MetadataFn
     from union.config import Config
     from union.plugins.variants import Variant
     from union.storage.destination import UploadDestination
@@ -50,4 +53,12 @@ def union_transport(config: Config) -> Transport | None:
 @hookspec
 def union_variants() -> list[Variant]:
     """Declare the deployment variants this plugin supports (name, endpoints, defaults, auth, storage)."""
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def union_authenticator(
+    config: Config, metadata: MetadataFn | None, session: requests.Session | None
+) -> Authenticator | None:
+    """Return the requests auth sending credentials for this configuration, or None to leave it to others."""
     raise NotImplementedError
