@@ -107,6 +107,23 @@ def test_default_data_dir_is_the_servers(capsys: pytest.CaptureFixture[str]) -> 
     assert default_server_dir().parent.name == "data"  # under $UNION_DATA_DIR (set by the shared fixture)
 
 
+def test_get_and_delete_do_not_create_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "typo")]
+    assert main(["get", "api-key", *data]) == 0
+    assert "holds no server data" in capsys.readouterr().err
+    assert main(["get", "api-key", "--json", *data]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["delete", "api-key", "ci", *data]) == 1
+    assert "pass the server's --data-dir" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_default_dir_is_the_one_serve_uses() -> None:
+    from union.server.app import default_data_dir
+
+    assert default_server_dir() == default_data_dir()
+
+
 def test_get_runs_still_parses() -> None:
     from union.cli.main import build_parser
 

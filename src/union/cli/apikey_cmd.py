@@ -68,11 +68,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=run_delete)
 
 
-def _auth(args: argparse.Namespace, endpoint: str = _DEFAULT_ENDPOINT) -> ServerAuth:
-    from union.server.auth import ServerAuth, default_server_dir
+def _data_dir(args: argparse.Namespace) -> Path:
+    from union.server.auth import default_server_dir
 
-    data_dir = args.data_dir if args.data_dir is not None else default_server_dir()
-    return ServerAuth(data_dir=data_dir, public_url=endpoint, enabled=True)
+    return Path(args.data_dir if args.data_dir is not None else default_server_dir()).expanduser()
+
+
+def _auth(args: argparse.Namespace, endpoint: str = _DEFAULT_ENDPOINT) -> ServerAuth:
+    from union.server.auth import ServerAuth
+
+    return ServerAuth(data_dir=_data_dir(args), public_url=endpoint, enabled=True)
+
+
+def _has_store(args: argparse.Namespace) -> bool:
+    """Listing or deleting must not create an empty database where the user mistyped a directory."""
+    from union.server.credentials import DB_NAME
+
+    return (_data_dir(args) / DB_NAME).is_file()
 
 
 def _when(seconds: float | None) -> str:
@@ -108,6 +120,12 @@ def run_create(args: argparse.Namespace) -> int:
 def run_get(args: argparse.Namespace) -> int:
     from union.cli.table import render
 
+    if not _has_store(args):
+        if args.json:
+            print("[]")
+        else:
+            print(f"no API keys: {_data_dir(args)} holds no server data yet", file=sys.stderr)
+        return 0
     auth = _auth(args)
     try:
         keys = auth.list_api_keys(include_revoked=args.all)
@@ -137,6 +155,13 @@ def run_get(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
+    if not _has_store(args):
+        from union.errors import NotFoundError
+
+        raise NotFoundError(
+            f"no API key named {args.name!r}: {_data_dir(args)} holds no server data; pass the server's "
+            "--data-dir"
+        )
     auth = _auth(args)
     try:
         key = auth.revoke_api_key(args.name)
