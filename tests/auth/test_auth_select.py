@@ -99,6 +99,8 @@ def test_api_key_decoding_forms():
         (base64.b64encode(b"host:id:secret").decode(), "3 colon-separated fields"),
         (base64.b64encode(b"https://host:id:secret").decode(), "3 colon-separated fields"),
         (base64.b64encode(b"host::secret:org").decode(), "client_id field is empty"),
+        (base64.b64encode(b"https://:id:secret:org").decode(), "endpoint field is empty"),
+        ("aGVsbG8-_!!", "not base64"),
     ],
 )
 def test_api_key_errors_name_the_variable_and_fix_but_not_the_key(text, problem):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from union.errors import ConfigError
 
+_URLSAFE = str.maketrans("-_", "+/")
 _SCHEME = re.compile(r"^(dns:///|[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
@@ -43,10 +44,7 @@ def decode_api_key(value: str, where: str = "$UNION_API_KEY") -> ApiKey:
     text = "".join(value.split())
     text = text + "=" * (-len(text) % 4)
     try:
-        if "-" in text or "_" in text:
-            raw = base64.urlsafe_b64decode(text.encode("ascii"))
-        else:
-            raw = base64.b64decode(text.encode("ascii"), validate=True)
+        raw = base64.b64decode(text.translate(_URLSAFE).encode("ascii"), validate=True)
         decoded = raw.decode("utf-8")
     except (binascii.Error, ValueError, UnicodeError):
         raise ConfigError(f"{where} is not a valid API key: it is not base64 text. {fix}") from None
@@ -62,7 +60,7 @@ def decode_api_key(value: str, where: str = "$UNION_API_KEY") -> ApiKey:
     endpoint = prefix + endpoint
     missing = [
         name
-        for name, v in (("endpoint", endpoint), ("client_id", client_id), ("client_secret", secret))
+        for name, v in (("endpoint", parts[0]), ("client_id", client_id), ("client_secret", secret))
         if not v
     ]
     if missing:
