@@ -1,0 +1,109 @@
+"""Our client (UNION_API_KEY -> client credentials, the device flow) against ``union serve`` with auth on."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from auth_helpers import key_parts
+from test_serve_auth_http import Served
+
+from union import errors
+from union.server.app import ServeConfig, Server
+
+
+@pytest.fixture(autouse=True)
+def no_real_keyring() -> Iterator[None]:
+    """Tokens go to the (isolated) file cache, never to this machine's keyring."""
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        yield
+        return
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    log = io.StringIO()
+    with Server(ServeConfig(port=0, data_dir=tmp_path / "server", auth=True, log_stream=log)) as server:
+        served = Served(server, log)
+        served.auth.failure_delay = 0.0
+        yield served
+
+
+def _config(**settings: Any) -> Any:
+    from union.config import Config
+
+    return Config(insecure=True, **settings)
+
+
+def test_api_key_end_to_end(served: Served) -> None:
+    from flyteidl2.auth import identity_pb2
+    from flyteidl2.workflow import run_service_pb2
+
+    from union.transport.connect import ConnectTransport
+
+    key = served.auth.create_api_key("e2e", endpoint=served.url)
+    with ConnectTransport(_config(endpoint=served.url, api_key=key)) as transport:
+        assert transport.user_info(identity_pb2.UserInfoRequest()).subject == key_parts(key)[1]
+        transport.list_runs(run_service_pb2.ListRunsRequest())
+    # Without a key the same call is refused with a typed error that says what to do.
+    with (
+        ConnectTransport(_config(endpoint=served.url)) as anonymous,
+        pytest.raises(errors.UnauthenticatedError) as info,
+    ):
+        anonymous.list_runs(run_service_pb2.ListRunsRequest())
+    assert "union create api-key" in str(info.value)
+    # A revoked key: the cached token is refused, refreshing is refused too, and nothing secret leaks.
+    served.auth.revoke_api_key("e2e")
+    with (
+        ConnectTransport(_config(endpoint=served.url, api_key=key)) as transport,
+        pytest.raises(errors.UnauthenticatedError) as info,
+    ):
+        transport.list_runs(run_service_pb2.ListRunsRequest())
+    _, _, secret, _ = key_parts(key)
+    assert secret not in str(info.value) and key not in str(info.value)
+    assert secret not in served.log.getvalue()
+
+
+def test_device_flow_end_to_end(served: Served) -> None:
+    from flyteidl2.auth import auth_service_pb2, identity_pb2
+
+    from union.auth.cache import MemoryTokenCache
+    from union.auth.oauth import DeviceFlowAuthenticator
+    from union.transport.connect import ConnectTransport
+
+    public = ConnectTransport(_config(endpoint=served.url))
+
+    def metadata() -> tuple[Any, Any]:
+        return (
+            public.get_oauth2_metadata(auth_service_pb2.GetOAuth2MetadataRequest()),
+            public.get_public_client_config(auth_service_pb2.GetPublicClientConfigRequest()),
+        )
+
+    out = io.StringIO()
+    approved: list[str] = []
+
+    def approve_then_poll(_seconds: float) -> None:
+        """Instead of waiting: the operator approves the code the CLI printed."""
+        if not approved:
+            code = out.getvalue().split("enter the code ")[1].split()[0]
+            served.auth.approve(code)
+            approved.append(code)
+
+    config = _config(endpoint=served.url, auth_type="DeviceFlow")
+    authenticator = DeviceFlowAuthenticator(
+        config, metadata=metadata, out=out, sleep=approve_then_poll, cache=MemoryTokenCache()
+    )
+    with ConnectTransport(config, authenticator=authenticator) as transport:
+        info = transport.user_info(identity_pb2.UserInfoRequest())
+    assert approved and info.subject == f"device:{approved[0]}"
+    public.close()
