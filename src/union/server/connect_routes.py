@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from google.protobuf.message import Message
 
 # Compress responses only when it can pay off.
-MIN_COMPRESS_BYTES = 1024
+MIN_COMPRESS_BYTES = 256
 _ATTR_OVERRIDES = {"GetOAuth2Metadata": "get_oauth2_metadata", "GetActionDataURIs": "get_action_data_uris"}
 
 

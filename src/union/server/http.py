@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
+from union import errors
 from union.server.exchange import Handler, Headers, Request, Response
 from union.server.logs import JsonLog
 
@@ -34,8 +35,8 @@ IDLE_TIMEOUT_S = 60.0
 DRAIN_LIMIT = 1024 * 1024
 
 
-class BadChunkError(ValueError):
-    """The chunked request body is malformed."""
+class BadChunkError(errors.InvalidArgumentError):
+    """The chunked request body is malformed (the connection is closed after answering)."""
 
 
 class ChunkedReader(io.RawIOBase):
@@ -138,6 +139,9 @@ class _Connection(BaseHTTPRequestHandler):
     sys_version = ""
     server: HTTPServer
     busy = False
+
+    def version_string(self) -> str:
+        return self.server_version
 
     # -- connection lifecycle ----------------------------------------------------------------------
 
@@ -394,7 +398,9 @@ class HTTPServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         """Serve on a background thread."""
-        self._thread = threading.Thread(target=self.serve_forever, name="union-serve", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="union-serve", daemon=True
+        )
         self._thread.start()
 
     def stop(self, grace: float = 10.0) -> None:

@@ -1,0 +1,113 @@
+"""``union serve`` in-process on a free port, with its logs captured; tasks deployed through it over HTTP."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+for folder in (HERE, HERE.parent / "engine"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from engine_helpers import Bundle  # noqa: E402
+from raw_connect import RawConnect  # noqa: E402
+
+from union.server.app import ServeConfig, Server  # noqa: E402
+
+TASKS = """
+import time
+
+
+def add(a: int, b: int = 1) -> int:
+    return a + b
+
+
+def sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def chatty(lines: int) -> int:
+    for i in range(lines):
+        print(f"out {i}", flush=True)
+    return lines
+
+
+def fail(message: str) -> int:
+    raise ValueError(message)
+"""
+
+
+class Served:
+    """A running server, its log lines, and a raw client."""
+
+    def __init__(self, server: Server, log: io.StringIO) -> None:
+        self.server = server
+        self._log = log
+        self.url = server.url
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self._log.getvalue().splitlines() if line.strip()]
+
+    def log_text(self) -> str:
+        return self._log.getvalue()
+
+    def client(self, codec: str = "json", **kwargs: Any) -> RawConnect:
+        return RawConnect(self.url, codec=codec, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Workers compile protobuf & co. once into a temporary cache when bytecode writing is off."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        yield
+        return
+    saved = os.environ.pop("PYTHONDONTWRITEBYTECODE")
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
+    try:
+        yield
+    finally:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = saved
+        os.environ.pop("PYTHONPYCACHEPREFIX", None)
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Start servers with the given ServeConfig fields; all stopped (and their workers killed) after."""
+    started: list[Server] = []
+
+    def make(**fields: Any) -> Served:
+        log = io.StringIO()
+        fields.setdefault("auth", False)
+        fields.setdefault("concurrency", 4)
+        data_dir = fields.pop("data_dir", tmp_path / f"server{len(started)}")
+        server = Server(ServeConfig(port=0, data_dir=data_dir, log_stream=log, **fields))
+        server.start()
+        started.append(server)
+        return Served(server, log)
+
+    yield make
+    for server in started:
+        transport = server.transport
+        server.stop(grace=2)
+        if transport is not None and hasattr(transport, "kill_all"):
+            transport.kill_all()
+
+
+@pytest.fixture
+def served(make_server: Callable[..., Served]) -> Served:
+    return make_server()
+
+
+@pytest.fixture
+def bundle(served: Served, tmp_path: Path) -> Bundle:
+    """The TASKS module uploaded, deployed through the server with a raw JSON client."""
+    return Bundle(served.client("json"), tmp_path / "bundle", TASKS, module="serve_tasks")
