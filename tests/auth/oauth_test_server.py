@@ -40,6 +40,7 @@ class OAuthServer:
     device_interval: float = 0
     device_expires_in: float = 60
     echo_secret_in_errors: bool = False
+    fail_status: int | None = None  # answer every token request with this status and a non-JSON body
     token_suffix: str = ""  # appended to every issued access and refresh token
 
     def __post_init__(self) -> None:
@@ -66,6 +67,12 @@ class OAuthServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if server.fail_status is not None:
+                    self.send_response(server.fail_status)
+                    self.send_header("Content-Length", "7")
+                    self.end_headers()
+                    self.wfile.write(b"oh no!\n")
+                    return
                 status, body = server.handle(self.path, form, self.headers.get("Authorization"))
                 self.reply(status, body)
 

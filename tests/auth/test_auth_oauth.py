@@ -172,6 +172,33 @@ def test_unreachable_token_endpoint(oauth):
         auth.token()
 
 
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        (503, UnavailableError, "answered HTTP 503. Retry later"),
+        (429, UnavailableError, "answered HTTP 429"),
+        (404, UnauthenticatedError, "HTTP 404 without a JSON object"),
+    ],
+)
+def test_token_endpoint_failures_are_typed(oauth, status, error, message):
+    oauth.fail_status = status
+    with pytest.raises(error, match=message):
+        client_auth(oauth).token()
+
+
+def test_metadata_without_a_token_endpoint(oauth):
+    def metadata():
+        meta, client = oauth.metadata()
+        meta.token_endpoint = ""
+        return meta, client
+
+    auth = ClientCredentialsAuthenticator(
+        Config(endpoint=oauth.url), client_id="a", client_secret="s", metadata=metadata
+    )
+    with pytest.raises(UnauthenticatedError, match="advertises no OAuth2 token endpoint"):
+        auth.token()
+
+
 def test_relative_token_endpoint_joined_to_the_endpoint(oauth):
     def metadata():
         meta, client = oauth.metadata()
