@@ -107,3 +107,23 @@ def test_device_flow_end_to_end(served: Served) -> None:
         info = transport.user_info(identity_pb2.UserInfoRequest())
     assert approved and info.subject == f"device:{approved[0]}"
     public.close()
+
+
+def test_union_api_key_in_the_environment(
+    served: Served, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The user story: the operator creates a key, the user exports it, `union get runs` works."""
+    import json
+
+    import union.config
+    from union.cli.main import main
+
+    monkeypatch.setenv("UNION_ENDPOINT", served.url)
+    monkeypatch.setenv("UNION_INSECURE", "true")
+    union.config.reset()
+    assert main(["get", "runs", "--json"]) == 1
+    assert "union create api-key" in capsys.readouterr().err
+    monkeypatch.setenv("UNION_API_KEY", served.auth.create_api_key("user", endpoint=served.url))
+    union.config.reset()
+    assert main(["get", "runs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
