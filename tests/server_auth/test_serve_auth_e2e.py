@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_helpers import key_parts
+from auth_helpers import Clock, key_parts
 from test_serve_auth_http import Served
 
 from union import errors
@@ -74,6 +75,24 @@ def test_api_key_end_to_end(served: Served) -> None:
     assert secret not in served.log.getvalue()
 
 
+def test_expired_token_is_replaced_once(served: Served) -> None:
+    """The server says the token expired (the client still thinks it fresh): one new token, one retry."""
+    from flyteidl2.workflow import run_service_pb2
+
+    from union.transport.connect import ConnectTransport
+
+    key = served.auth.create_api_key("e2e", endpoint=served.url)
+    with ConnectTransport(_config(endpoint=served.url, api_key=key)) as transport:
+        transport.list_runs(run_service_pb2.ListRunsRequest())
+        clock = Clock(time.time())
+        served.auth.clock = clock
+        clock.advance(served.auth.token_ttl + 1)
+        transport.list_runs(run_service_pb2.ListRunsRequest())
+    log = served.log.getvalue()
+    assert log.count('"status":401') == 1
+    assert log.count('"path":"/oauth2/token"') == 2
+
+
 def test_device_flow_end_to_end(served: Served) -> None:
     from flyteidl2.auth import auth_service_pb2, identity_pb2
 
@@ -105,7 +124,16 @@ def test_device_flow_end_to_end(served: Served) -> None:
     )
     with ConnectTransport(config, authenticator=authenticator) as transport:
         info = transport.user_info(identity_pb2.UserInfoRequest())
-    assert approved and info.subject == f"device:{approved[0]}"
+        assert approved and info.subject == f"device:{approved[0]}"
+        # The server's clock passes the token's life: the client's one retry uses the refresh token,
+        # with no second approval (a second one would need a new code, which the test would not find).
+        clock = Clock(time.time())
+        served.auth.clock = clock
+        clock.advance(served.auth.token_ttl + 1)
+        out.truncate(0)
+        out.seek(0)
+        again = transport.user_info(identity_pb2.UserInfoRequest())
+    assert again.subject == info.subject and out.getvalue() == ""
     public.close()
 
 
