@@ -154,6 +154,29 @@ def test_concurrent_callers_share_one_token(oauth):
     assert len(set(tokens)) == 1 and oauth.grants("client_credentials") == 1
 
 
+def test_concurrent_401s_obtain_one_new_token(oauth):
+    auth = client_auth(oauth)
+    assert call_api(oauth, auth).status_code == 200
+    oauth.revoke_all()
+    barrier = threading.Barrier(4)
+    codes: list[int] = []
+
+    def worker() -> None:
+        first = requests.get(oauth.url + "/api", auth=auth, timeout=5)
+        barrier.wait()  # every thread was refused before any refreshes
+        if first.status_code == 401 and auth.refresh():
+            first = requests.get(oauth.url + "/api", auth=auth, timeout=5)
+        codes.append(first.status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 4
+    assert oauth.grants("client_credentials") == 2  # the first, and one replacement shared by all
+
+
 def test_server_without_oauth_metadata():
     def metadata():
         raise UnimplementedError("no such method")

@@ -139,6 +139,7 @@ class Authenticator(requests.auth.AuthBase):
         self._token: Token | None = None
         self._header: str | None = config.authorization_header
         self._lock = threading.RLock()
+        self._sent = threading.local()  # the token this thread last sent, to spot a refresh done meanwhile
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} kind={self.kind!r} client_id={self.client_id!r}>"
@@ -147,6 +148,7 @@ class Authenticator(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.token()
+        self._sent.token = token
         r.headers[self.header_name()] = f"Bearer {token}"
         return r
 
@@ -169,9 +171,15 @@ class Authenticator(requests.auth.AuthBase):
         """Drop the held and cached token and obtain another; True when a different token was obtained.
 
         The Connect client calls this once after an ``unauthenticated`` answer and retries only on True.
+        When another thread already replaced the token this thread sent, that one is used instead of
+        obtaining yet another (which, for the device flow, would ask the user again).
         """
         with self._lock:
             old = self._token
+            sent = getattr(self._sent, "token", None)
+            if old is not None and sent is not None and sent != old.access_token:
+                return True
+            log.debug("%s: the server refused the token; obtaining another", self.kind)
             self._token = None
             self._cache_delete()
             self._token = self._obtain(old)
