@@ -127,6 +127,30 @@ class _AuthRPCs:
         return self._auth.user_info(request)
 
 
+class _DataProxyEngineRPCs:
+    """``DataProxyService.GetActionData`` and ``.TailLogs`` answered by the engine's RunService and
+    RunLogsService methods: the dataproxy messages are wire-compatible supersets of those."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    def get_action_data(self, message: Any, *, timeout: float | None = None) -> Any:
+        from flyteidl2.dataproxy import dataproxy_service_pb2 as dp
+        from flyteidl2.workflow import run_service_pb2 as runs
+
+        request = runs.GetActionDataRequest(action_id=message.action_id)
+        answer = self._engine.get_action_data(request, timeout=timeout)
+        return dp.GetActionDataResponse.FromString(answer.SerializeToString())
+
+    def tail_logs(self, message: Any, *, timeout: float | None = None) -> Any:
+        from flyteidl2.dataproxy import dataproxy_service_pb2 as dp
+        from flyteidl2.workflow import run_logs_service_pb2 as logs
+
+        request = logs.TailLogsRequest(action_id=message.action_id, attempt=message.attempt)
+        for answer in self._engine.tail_logs(request, timeout=timeout):
+            yield dp.TailLogsResponse.FromString(answer.SerializeToString())
+
+
 class Server:
     """The engine behind the Connect API over HTTP (see the module docstring).
 
@@ -299,11 +323,16 @@ class Server:
             from union.server.dataproxy import DataProxy  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
             return None
+        kwargs: dict[str, Any] = {}
+        locate_through = getattr(DataProxy, "locate_through", None)
+        if locate_through is not None and hasattr(self._transport, "create_download_link"):
+            kwargs["locate"] = locate_through(self._transport)  # code bundles the engine knows of
         return DataProxy(
             store=self.store,
             secret=self._secret(),
             public_url=public_url,
             storage_options=dict(self.config.storage_options) or None,
+            **kwargs,
         )
 
     def _make_auth(self, public_url: str) -> Any:
@@ -321,7 +350,8 @@ class Server:
     def _targets(self) -> dict[str, object | Mapping[str, object]]:
         engine = self._transport
         proxy = self._dataproxy
-        data_rpcs: dict[str, object] = {"GetActionData": engine, "TailLogs": engine}
+        adapted = _DataProxyEngineRPCs(engine)
+        data_rpcs: dict[str, object] = {"GetActionData": adapted, "TailLogs": adapted}
         for name in ("CreateUploadLocation", "CreateDownloadLink", "UploadInputs"):
             from union.server.connect_routes import snake_case
 
