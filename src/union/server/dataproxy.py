@@ -88,8 +88,8 @@ class DataProxy:
     """Mints and serves signed URLs over the store at ``store`` (any fsspec URI).
 
     ``public_url`` is the base URL clients reach the server at; signed URLs are ``<public_url>/_data/...``.
-    ``locate`` answers ``CreateDownloadLink`` (an artifact request -> the native URL it names); without it
-    that RPC is refused as not found.
+    ``locate`` answers ``CreateDownloadLink`` (an artifact request -> the native URL it names), e.g.
+    ``DataProxy.locate_through(engine)``; without it that RPC is refused as not found.
     """
 
     def __init__(
@@ -195,6 +195,18 @@ class DataProxy:
         """A GET URL for an object of this store (``native_url`` as an upload returned it)."""
         return self.sign("GET", self.relative(native_url), expires_in)
 
+    @staticmethod
+    def locate_through(
+        transport: Any,
+    ) -> Callable[[dataproxy.CreateDownloadLinkRequest], str | None]:
+        """A ``locate`` that asks a transport (the embedded engine, which answers native URLs)."""
+
+        def locate(request: dataproxy.CreateDownloadLinkRequest) -> str | None:
+            urls = transport.create_download_link(request).pre_signed_urls.signed_url
+            return str(urls[0]) if urls else None
+
+        return locate
+
     def create_download_link(
         self, request: dataproxy.CreateDownloadLinkRequest, *, timeout: float | None = None
     ) -> dataproxy.CreateDownloadLinkResponse:
@@ -215,28 +227,6 @@ class DataProxy:
         signed = response.pre_signed_urls
         signed.signed_url.append(url)
         signed.expires_at.FromSeconds(expires)
-        return response
-
-    def upload_inputs(
-        self, request: dataproxy.UploadInputsRequest, *, timeout: float | None = None
-    ) -> dataproxy.UploadInputsResponse:
-        """Store a run's inputs, content-addressed, and say where they are (the offloaded input data)."""
-        from flyteidl2.dataproxy import dataproxy_service_pb2 as dataproxy
-
-        data = request.inputs.SerializeToString(deterministic=True)
-        digest = hashlib.sha256(data).hexdigest()
-        project = request.project_id.name or request.run_id.project or "default"
-        domain = request.project_id.domain or request.run_id.domain or "development"
-        for value, what in ((project, "project"), (domain, "domain")):
-            if len(check_segments(value, what)) != 1:
-                raise InvalidArgumentError(f"{what} {value!r} must be a single name without '/'.")
-        rel = f"{project}/{domain}/inputs/{digest}/inputs.pb"
-        target = f"{self.root}/{rel}"
-        if not self.fs.exists(target):
-            self._commit_bytes(target, data)
-        response = dataproxy.UploadInputsResponse()
-        response.offloaded_input_data.uri = self.native_url(rel)
-        response.offloaded_input_data.inputs_hash = digest
         return response
 
     # -- HTTP ----------------------------------------------------------------------------------------
@@ -347,16 +337,6 @@ class DataProxy:
             os.replace(tmp, target)
         else:
             self.fs.mv(tmp, target)
-
-    def _commit_bytes(self, target: str, data: bytes) -> None:
-        tmp = f"{self.root}/{STAGING}/{os.getpid()}-{uuid.uuid4().hex}"
-        try:
-            self.fs.pipe_file(tmp, data)
-            self._move(tmp, target)
-        finally:
-            with contextlib.suppress(Exception):
-                if self.fs.exists(tmp):
-                    self.fs.rm_file(tmp)
 
     def _get(self, request: Request) -> Response:
         rel = self._rel_path(request)

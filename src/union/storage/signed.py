@@ -101,10 +101,16 @@ def install_log_filter() -> None:
 
 
 def _scrub(text: str, url: str) -> str:
-    """``text`` with the URL's query string (wherever it appears, even without the host) redacted."""
+    """``text`` with the URL's query string and each of its values (servers echo signatures in their
+    errors, e.g. S3's ``SignatureProvided``) redacted, wherever they appear."""
+    from urllib.parse import parse_qsl, quote
+
     query = urlsplit(url).query
     if query:
         text = text.replace(query, "***")
+        for _, value in parse_qsl(query, keep_blank_values=True):
+            if len(value) >= 6:
+                text = text.replace(value, "***").replace(quote(value, safe=""), "***")
     return redact_text(_QUERY.sub("?***", text))
 
 
@@ -213,7 +219,7 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
         verify: bool | str = True,
         endpoint_host: str | None = None,
         attempts: int = ATTEMPTS,
-        backoff: float = BACKOFF,
+        backoff: float | None = None,
         pool_size: int = 32,
         **kwargs: Any,
     ) -> None:
@@ -227,7 +233,7 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.verify = verify
         self.endpoint_host = endpoint_host
         self.attempts = max(1, attempts)
-        self.backoff = backoff
+        self.backoff = BACKOFF if backoff is None else backoff
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
