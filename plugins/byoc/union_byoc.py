@@ -17,6 +17,7 @@ from union.plugins.variants import Variant, hosted_defaults, variant_destination
 if TYPE_CHECKING:
     from union.config import Config
     from union.storage.destination import UploadDestination
+    from union.transport import Transport
 
 NAME = "byoc"
 HOSTED_SUFFIX = ".hosted.unionai.cloud"
@@ -45,8 +46,8 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
 
 
 @hookimpl
-def union_upload_destination(config: Config) -> UploadDestination | None:
+def union_upload_destination(config: Config, transport: Transport) -> UploadDestination | None:
     """Signed URLs through the control plane, or your bucket when ``raw_data_prefix`` is configured."""
     if config.variant != NAME:
         return None
-    return variant_destination(VARIANT, config)
+    return variant_destination(VARIANT, config, transport)

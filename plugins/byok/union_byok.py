@@ -17,6 +17,7 @@ from union.plugins.variants import Variant, hosted_defaults, variant_destination
 if TYPE_CHECKING:
     from union.config import Config
     from union.storage.destination import UploadDestination
+    from union.transport import Transport
 
 NAME = "byok"
 
@@ -45,8 +46,8 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
 
 
 @hookimpl
-def union_upload_destination(config: Config) -> UploadDestination | None:
+def union_upload_destination(config: Config, transport: Transport) -> UploadDestination | None:
     """Your object store, straight through fsspec; with no prefix configured, an error naming it."""
     if config.variant != NAME:
         return None
-    return variant_destination(VARIANT, config)
+    return variant_destination(VARIANT, config, transport)

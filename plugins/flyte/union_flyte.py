@@ -19,6 +19,7 @@ from union.plugins.variants import Variant, endpoint_host, variant_destination
 if TYPE_CHECKING:
     from union.config import Config
     from union.storage.destination import UploadDestination
+    from union.transport import Transport
 
 NAME = "flyte"
 
@@ -87,8 +88,8 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
 
 
 @hookimpl
-def union_upload_destination(config: Config) -> UploadDestination | None:
+def union_upload_destination(config: Config, transport: Transport) -> UploadDestination | None:
     """Straight to the configured bucket; with none configured, an error naming the setting."""
     if config.variant != NAME:
         return None
-    return variant_destination(VARIANT, config)
+    return variant_destination(VARIANT, config, transport)

@@ -16,6 +16,7 @@ from union.plugins.variants import Variant, variant_destination
 if TYPE_CHECKING:
     from union.config import Config
     from union.storage.destination import UploadDestination
+    from union.transport import Transport
 
 NAME = "serverless"
 ENDPOINT = "dns:///serverless-1.us-east-2.s.union.ai"
@@ -37,8 +38,8 @@ def union_variants() -> list[Variant]:
 
 
 @hookimpl
-def union_upload_destination(config: Config) -> UploadDestination | None:
+def union_upload_destination(config: Config, transport: Transport) -> UploadDestination | None:
     """Always signed URLs minted by the control plane."""
     if config.variant != NAME:
         return None
-    return variant_destination(VARIANT, config)
+    return variant_destination(VARIANT, config, transport)

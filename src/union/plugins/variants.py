@@ -356,22 +356,14 @@ def variant_destination(variant: Variant, config: Config, transport: Any = None)
 
 
 def signed_destination(config: Config, transport: Any = None) -> UploadDestination:
-    """Uploads through the control plane's signed URLs (``union.storage.signed``)."""
-    import importlib
+    """Uploads through the control plane's signed URLs (:mod:`union.storage.signed`)."""
+    from union.storage import signed
 
-    try:
-        signed = importlib.import_module("union.storage.signed")
-    except ImportError as exc:  # pragma: no cover - the signed-URL backend ships with the core
-        raise ConfigError(
-            "signed-URL uploads are not available in this version of union. Configure "
-            "storage.raw_data_prefix to upload directly to your bucket."
-        ) from exc
     if transport is None:
-        from union.remote._client import transport as current_transport
+        from union.storage.destination import LazyTransport
 
-        transport = current_transport(config)
-    factory: Callable[..., UploadDestination] = signed.signed_destination
-    return factory(config, transport)
+        transport = LazyTransport(config)
+    return signed.signed_destination(config, transport)
 
 
 def builtin_variants() -> list[Variant]:
@@ -382,7 +374,6 @@ def builtin_variants() -> list[Variant]:
             description="the embedded local control plane and store on this machine (no server)",
             extra=None,
             defaults={"project": "default", "domain": "development"},
-            auth_kinds=("None",),
             storage="local",
             requires_endpoint=False,
         )
