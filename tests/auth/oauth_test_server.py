@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 import requests
 from flyteidl2.auth import auth_service_pb2
@@ -35,6 +35,7 @@ class OAuthServer:
     issue_refresh_tokens: bool = False
     header: str = "authorization"
     scopes: tuple[str, ...] = ("all",)
+    audience: str = ""
     # device flow: the answers to successive polls: "pending", "slow_down", "expired", "denied", "approved"
     device_script: list[str] = field(default_factory=list)
     device_interval: float = 0
@@ -110,7 +111,10 @@ class OAuthServer:
                 grant_types_supported=["client_credentials", "urn:ietf:params:oauth:grant-type:device_code"],
             ),
             auth_service_pb2.GetPublicClientConfigResponse(
-                client_id=PUBLIC_CLIENT, authorization_metadata_key=self.header, scopes=list(self.scopes)
+                client_id=PUBLIC_CLIENT,
+                authorization_metadata_key=self.header,
+                scopes=list(self.scopes),
+                audience=self.audience,
             ),
         )
 
@@ -140,7 +144,7 @@ class OAuthServer:
         if not header or not header.startswith("Basic "):
             return None
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        return user, password
+        return unquote_plus(user), unquote_plus(password)  # RFC 6749 2.3.1
 
     def handle(
         self, path: str, form: dict[str, str], authorization: str | None

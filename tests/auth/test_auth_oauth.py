@@ -57,6 +57,16 @@ def test_configured_scopes_win(oauth):
     assert oauth.requests[0][1]["scope"] == "a b"
 
 
+def test_secret_with_reserved_characters_and_audience(oauth):
+    oauth.clients["odd id"] = "p@ss:w+rd/é %"
+    oauth.audience = "https://api.example.com"
+    auth = ClientCredentialsAuthenticator(
+        Config(endpoint=oauth.url), client_id="odd id", client_secret="p@ss:w+rd/é %", metadata=oauth.metadata
+    )
+    assert call_api(oauth, auth).json()["client"] == "odd id"
+    assert oauth.requests[0][1]["audience"] == "https://api.example.com"
+
+
 def test_wrong_secret_is_refused_with_a_fix(oauth):
     auth = client_auth(oauth, secret="wrong-secret")
     with pytest.raises(UnauthenticatedError) as info:

@@ -13,13 +13,14 @@ message: never the access or refresh token, never the client secret.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import sys
 import time
 from collections.abc import Callable
 from typing import IO, Any
-from urllib.parse import urljoin
+from urllib.parse import quote_plus, urljoin
 
 import requests
 
@@ -39,6 +40,22 @@ log = logging.getLogger("union.auth")
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class ClientBasicAuth(requests.auth.AuthBase):
+    """HTTP basic auth as RFC 6749 2.3.1 wants it for clients: id and secret form-urlencoded first."""
+
+    def __init__(self, client_id: str, secret: str) -> None:
+        self.client_id = client_id
+        self.__secret = secret
+
+    def __repr__(self) -> str:
+        return f"<ClientBasicAuth client_id={self.client_id!r}>"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        pair = f"{quote_plus(self.client_id)}:{quote_plus(self.__secret)}"
+        r.headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        return r
 
 
 class OAuthAuthenticator(Authenticator):
@@ -95,6 +112,11 @@ class OAuthAuthenticator(Authenticator):
             return list(self.config.scopes)
         _, client = self.oauth_metadata()
         return list(client.scopes)
+
+    def audience_form(self) -> dict[str, str]:
+        """``audience`` from GetPublicClientConfig, which some identity providers require."""
+        _, client = self.oauth_metadata()
+        return {"audience": client.audience} if client.audience else {}
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets():
@@ -226,7 +248,7 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         return [self.__secret]
 
     def _client_auth(self) -> requests.auth.AuthBase:
-        return requests.auth.HTTPBasicAuth(self.client_id or "", self.__secret)
+        return ClientBasicAuth(self.client_id or "", self.__secret)
 
     def _fix(self) -> str:
         return "Check client_id and the client secret (client_secret_env_var / client_secret_location)."
@@ -237,6 +259,7 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         scopes = self.scopes()
         if scopes:
             form["scope"] = " ".join(scopes)
+        form.update(self.audience_form())
         status, body = self.post_form(url, form, auth=self._client_auth())
         return self._token_from(status, body, url, self._fix())
 
@@ -304,6 +327,7 @@ class DeviceFlowAuthenticator(OAuthAuthenticator):
         scopes = self.scopes()
         if scopes:
             form["scope"] = " ".join(scopes)
+        form.update(self.audience_form())
         status, body = self.post_form(device_url, form)
         device_code = body.get("device_code")
         user_code = body.get("user_code")
