@@ -133,6 +133,7 @@ def test_refresh_token_grant_used_when_given(oauth):
     clock.now += 3600
     assert auth.token() != first
     assert oauth.grants("client_credentials") == 1 and oauth.grants("refresh_token") == 1
+    assert "client_id" not in oauth.requests[-1][1]  # a confidential client authenticates with basic auth
     # a refused refresh token falls back to a fresh grant
     oauth.refresh_tokens.clear()
     clock.now += 3600
@@ -328,3 +329,17 @@ def test_device_flow_token_reused_from_the_cache(oauth):
     second, _, out = device_auth(oauth, cache=cache)
     assert second.token() == token and out.getvalue() == ""
     assert oauth.grants("urn:ietf:params:oauth:grant-type:device_code") == 1
+
+
+def test_device_flow_renewed_with_its_refresh_token(oauth):
+    oauth.device_script = ["approved"]
+    oauth.issue_refresh_tokens = True
+    clock = Clock()
+    auth, _, out = device_auth(oauth, clock=clock)
+    first = auth.token()
+    clock.now += 7200
+    out.seek(0)
+    out.truncate()
+    assert auth.token() != first and out.getvalue() == ""  # no new prompt
+    _, form = oauth.requests[-1]
+    assert form == {"grant_type": "refresh_token", "refresh_token": "refresh-1", "client_id": PUBLIC_CLIENT}

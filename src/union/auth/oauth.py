@@ -209,10 +209,11 @@ class OAuthAuthenticator(Authenticator):
         assert old.refresh_token is not None
         url = self.token_endpoint()
         form = {"grant_type": "refresh_token", "refresh_token": old.refresh_token}
-        if self.client_id:
+        client_auth = self._client_auth()
+        if client_auth is None and self.client_id:  # a public client names itself in the form
             form["client_id"] = self.client_id
         try:
-            status, body = self.post_form(url, form, auth=self._client_auth())
+            status, body = self.post_form(url, form, auth=client_auth)
             token = self._token_from(status, body, url, "")
         except UnauthenticatedError:
             log.debug("refresh_token grant refused for client %r: starting over", self.client_id)
