@@ -86,7 +86,7 @@ def test_uploads_go_through_signed_urls_to_the_server_store(remote: Served, tmp_
 
     source = tmp_path / "one.txt"
     source.write_bytes(b"one file")
-    digest, uri = upload_file(source)
+    _, uri = upload_file(source)
     assert _in_store(remote, uri).read_bytes() == b"one file"
     tree = tmp_path / "tree"
     (tree / "sub").mkdir(parents=True)
