@@ -21,6 +21,9 @@ BENCHMARKS = (
     "run_search",
     "run_throughput",
     "run_wait_idle",
+    "serve_upload_dir",
+    "serve_run_wait",
+    "serve_list_runs",
 )
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -18,18 +18,21 @@ import os
 import sqlite3
 import statistics
 import time
+from typing import TYPE_CHECKING, Any
 
 from benchmarks._harness import Result, Target, alternate, timed
 from benchmarks.run_common import Engine, isolated_engine
 
+if TYPE_CHECKING:
+    from union.engine.store import Store
+
 NAME = "run_search"
 
 
-def populate(engine: Engine, template_name: str, count: int) -> float:
-    """Insert ``count`` terminal runs shaped like ``template_name``; returns the seconds it took."""
+def populate(store: Store, row: sqlite3.Row, count: int) -> float:
+    """Insert ``count`` terminal runs shaped like the run ``row``; returns the seconds it took."""
     from union.engine.store import QUEUED, SUCCEEDED, NewRun
 
-    row = engine.row(template_name)
     new = NewRun(
         org=row["org"],
         project=row["project"],
@@ -51,7 +54,6 @@ def populate(engine: Engine, template_name: str, count: int) -> float:
         retries=0,
         timeout=None,
     )
-    store = engine.transport.store
     start = time.perf_counter()
     for _ in range(count):
         store.insert_run(new)
@@ -76,7 +78,7 @@ def run(quick: bool = False) -> list[Result]:
         template = engine.warm_up(1)
         count_sql = "SELECT COUNT(*) FROM runs"
         real = engine.transport.store.read(count_sql)[0][0]
-        populate_s = populate(engine, template.name, stored - real)
+        populate_s = populate(engine.transport.store, engine.row(template.name), stored - real)
         total = engine.transport.store.read(count_sql)[0][0]
         scope = (engine.row(template.name)["org"], template.project, template.domain)
         raw = sqlite3.connect(str(engine.db))
@@ -133,6 +135,11 @@ def run(quick: bool = False) -> list[Result]:
 
 def transport_pages(engine: Engine, limit: int) -> float:
     """The median time of the ``ListRuns`` calls alone (same pages, no ``Run`` objects): where time goes."""
+    return statistics.median(timed(lambda: list_pages(engine.transport, limit)) for _ in range(3))
+
+
+def list_pages(transport: Any, limit: int) -> int:
+    """Page through ``limit`` runs newest first with raw ``ListRuns`` calls; returns how many came back."""
     from flyteidl2.common import identifier_pb2, list_pb2
     from flyteidl2.workflow import run_service_pb2
 
@@ -142,17 +149,14 @@ def transport_pages(engine: Engine, limit: int) -> float:
     project = identifier_pb2.ProjectIdentifier(
         organization=cfg.org or "", domain=cfg.domain or "development", name=cfg.project or "default"
     )
-
-    def pages() -> None:
-        token, left = "", limit
-        while left > 0:
-            request = run_service_pb2.ListRunsRequest(
-                request=list_pb2.ListRequest(limit=min(left, 1000), token=token), project_id=project
-            )
-            response = engine.transport.list_runs(request)
-            left -= len(response.runs)
-            token = response.token
-            if not token:
-                break
-
-    return statistics.median(timed(pages) for _ in range(3))
+    token, left = "", limit
+    while left > 0:
+        request = run_service_pb2.ListRunsRequest(
+            request=list_pb2.ListRequest(limit=min(left, 1000), token=token), project_id=project
+        )
+        response = transport.list_runs(request)
+        left -= len(response.runs)
+        token = response.token
+        if not token:
+            break
+    return limit - left
