@@ -48,6 +48,13 @@ def union_variants():
 """
 
 
+@pytest.fixture(autouse=True)
+def no_repo_plugins(isolated_user, monkeypatch):
+    """These tests install their own variants; the repository's four (when installed) stay out of them."""
+    monkeypatch.setenv("UNION_DISABLE_PLUGINS", "flyte,byoc,byok,serverless")
+    reset()
+
+
 @pytest.fixture
 def site(tmp_path, monkeypatch):
     path = tmp_path / "site"

@@ -1,9 +1,9 @@
 """union-byoc: the ``byoc`` deployment variant, Union's hosted control plane over your own cloud account.
 
 What it decides: the endpoint is ``dns:///<org>.hosted.unionai.cloud`` (the org is taken from the host);
-auth is an API key, OAuth2 client credentials or the device flow; uploads go through the control plane's
-signed URLs into your cloud bucket, or straight to it (s3/gs/abfs) when you configure
-``storage.raw_data_prefix``; project ``flytesnacks``, domain ``development``. Selected by ``variant: byoc``
+auth is an API key, OAuth2 client credentials or the device flow (and PKCE, which existing configs name);
+uploads go through the control plane's signed URLs into your cloud bucket, or straight to it (s3/gs/abfs)
+when you configure ``storage.raw_data_prefix``; project ``flytesnacks``, domain ``development``. Selected by ``variant: byoc``
 or inferred from any ``*.hosted.unionai.cloud`` endpoint.
 """
 
@@ -28,7 +28,8 @@ VARIANT = Variant(
     extra="byoc",
     endpoints=("*" + HOSTED_SUFFIX,),
     defaults={"project": "flytesnacks", "domain": "development"},
-    auth_kinds=("ApiKey", "ClientSecret", "DeviceFlow"),
+    # Pkce too: configs written for Union's hosted deployments often say authType: Pkce (browser login).
+    auth_kinds=("ApiKey", "ClientSecret", "DeviceFlow", "Pkce"),
     storage="signed-or-direct",
 )
 

@@ -1,7 +1,7 @@
 """union-byok: the ``byok`` deployment variant, Union's hosted control plane with your own object store.
 
 What it decides: the control plane is hosted by Union as for BYOC (``dns:///<org>.hosted.unionai.cloud``,
-the org from the host; API key, client credentials or device flow); uploads go straight to your own
+the org from the host; API key, client credentials, device flow or PKCE); uploads go straight to your own
 object store through fsspec, typically at a custom endpoint (``storage.options.client_kwargs.endpoint_url``
 for an S3-compatible store); project ``flytesnacks``, domain ``development``. BYOK shares BYOC's
 endpoints, so it is never inferred from one: select it with ``variant: byok`` / ``UNION_VARIANT=byok``.
@@ -27,7 +27,8 @@ VARIANT = Variant(
     extra="byok",
     endpoints=(),  # the same hosts as byoc: chosen by name only
     defaults={"project": "flytesnacks", "domain": "development"},
-    auth_kinds=("ApiKey", "ClientSecret", "DeviceFlow"),
+    # Pkce too: configs written for Union's hosted deployments often say authType: Pkce (browser login).
+    auth_kinds=("ApiKey", "ClientSecret", "DeviceFlow", "Pkce"),
     storage="direct",
 )
 
