@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 
 # -- keeping signatures out of logs ------------------------------------------------------------------
 
-_QUERY = re.compile(r"\?[^\s'\"<>)]*")
+_QUERY = re.compile(r"\?[^\s'\"<>)?]*=[^\s'\"<>)]*")
 
 
 class _RedactQueries(logging.Filter):
@@ -341,7 +341,6 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
             url, native, extra = self._mint(path, md5, size, budget)
             headers = {k: v for k, v in extra.items() if k.lower() != "content-length"}
             headers["Content-MD5"] = base64.b64encode(md5).decode()
-            headers.setdefault("Content-Type", "application/octet-stream")
             if _is_azure(url):
                 headers["x-ms-blob-type"] = "BlockBlob"
             deadline = time.monotonic() + budget
