@@ -311,7 +311,7 @@ def test_a_direct_storage_answer_is_refused_with_the_fix(transport: ProxyTranspo
         signed_url=(tmp_path / "x").as_uri(), native_url=(tmp_path / "x").as_uri()
     )
     fs = signed.SignedURLFileSystem(transport)  # type: ignore[arg-type]
-    with pytest.raises(StorageError, match="storage.mode|direct"):
+    with pytest.raises(StorageError, match="raw_data_prefix"):
         fs.pipe_file("p/d/r/x", b"x")
 
 
@@ -404,3 +404,17 @@ def test_canary_signatures_never_appear_in_errors_logs_or_reprs(
     for sig in {*sigs(server), *minted}:
         assert sig not in shown
     assert "sig=" not in shown
+
+
+def test_a_proxy_that_cannot_place_a_manifest_is_named(
+    config: Config, transport: ProxyTransport, tmp_path: Path
+) -> None:
+    def flyte_like(request: Any) -> Any:
+        if request.filename_root == ".":  # a data proxy without the "." root: the MD5 folder instead
+            request.filename_root = ""
+        return transport.proxy.create_upload_location(request)
+
+    transport.answer = flyte_like
+    tree = make_tree(tmp_path / "tree")
+    with pytest.raises(StorageError, match="tree layout.*raw_data_prefix"):
+        upload_dir(tree, config=config)

@@ -313,7 +313,7 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if scheme not in ("http", "https"):
             raise StorageError(
                 f"the data proxy answered a {scheme or 'schemeless'}:// location for {path}, not an HTTP URL: "
-                "this control plane gives direct storage access. Set storage.mode to direct (or auto)."
+                "this control plane expects direct storage access. Set storage.raw_data_prefix to its bucket."
             )
         return response.signed_url, response.native_url, dict(response.headers)
 
@@ -423,8 +423,8 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if len(path.split("/")) == 3 and not native.endswith("/" + path):
             raise StorageError(
                 f"the data proxy placed {path} at {redact_url(native)}, not directly under its project and "
-                "domain: it does not support the tree layout upload_dir needs. Use direct storage access "
-                "(storage.mode: direct) for this deployment."
+                "domain: it does not support the tree layout upload_dir needs. Upload directly instead: set "
+                "storage.raw_data_prefix to the deployment's bucket."
             )
         return dict(info)
 
