@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -220,3 +221,16 @@ def test_cli_plugins_lists_variants(acme, capsys):
     variants = {v["name"]: v for v in rows["variant_acme"]["variants"]}
     assert variants["acme"]["storage"] == "signed"
     assert variants["acme"]["auth"] == "ApiKey, DeviceFlow"
+
+
+@pytest.mark.skipif(
+    "TOX_ENV_NAME" not in os.environ, reason="tox installs the four plugins; a dev venv may not"
+)
+def test_tox_installs_the_four_variant_plugins(monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.delenv("UNION_DISABLE_PLUGINS")
+    reset()
+    for name in ("flyte", "byoc", "byok", "serverless"):
+        assert importlib.metadata.distribution(f"union-{name}").version
+    assert {"flyte", "byoc", "byok", "serverless"} <= {v.name for v in installed_variants()}
