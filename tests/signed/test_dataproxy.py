@@ -410,3 +410,12 @@ def test_create_download_link_uses_locate(store: Path) -> None:
     assert b"".join(call(proxy, "GET", url).body) == b"<p>hi</p>"  # type: ignore[arg-type]
     with pytest.raises(NotFoundError):
         DataProxy(store=store.as_uri(), secret=SECRET, public_url="http://p").create_download_link(request)
+
+
+def test_a_store_that_cannot_take_the_object_is_503(proxy: DataProxy, store: Path) -> None:
+    answer = mint(proxy, b"hello", root="r")
+    (store / "p" / "d").mkdir(parents=True)
+    (store / "p" / "d" / "r").write_text("a file where a folder must go")
+    response = put(proxy, answer, b"hello")
+    assert response.status == 503 and "Retry" in text(response)
+    assert staging(store) == []

@@ -296,14 +296,26 @@ class DataProxy:
     def _store(
         self, request: Request, target: str, md5: str, size: int | None, limit: int
     ) -> tuple[str, int]:
-        """Stream the body to a temporary name, check it, then move it into place."""
+        """Stream the body to a temporary name, check it, then move it into place.
+
+        A body that breaks off is the client's problem (400, retry); a store that cannot take the bytes is
+        the server's (503, so clients retry later).
+        """
         tmp = f"{self.root}/{STAGING}/{os.getpid()}-{uuid.uuid4().hex}"
         hasher = hashlib.md5(usedforsecurity=False)
         received = 0
         committed = False
         try:
             with self.fs.open(tmp, "wb") as out:
-                while chunk := request.stream.read(CHUNK):
+                while True:
+                    try:
+                        chunk = request.stream.read(CHUNK)
+                    except (OSError, ValueError):
+                        raise _Refused(
+                            400, "the upload was interrupted; nothing was stored. Upload again."
+                        ) from None
+                    if not chunk:
+                        break
                     received += len(chunk)
                     if received > limit:
                         status = 413 if received > self.max_upload else 400
@@ -320,10 +332,11 @@ class DataProxy:
             self._move(tmp, target)
             committed = True
             return digest, received
-        except (ConnectionError, TimeoutError, OSError) as exc:
-            if isinstance(exc, FileNotFoundError | PermissionError):
-                log.warning("data proxy: cannot write %s: %s", target, type(exc).__name__)
-            raise _Refused(400, "the upload was interrupted; nothing was stored. Upload again.") from None
+        except OSError as exc:
+            log.warning("data proxy: the store could not take an object: %s", type(exc).__name__)
+            raise _Refused(
+                503, "the store could not take the object; nothing was stored. Retry later."
+            ) from None
         finally:
             if not committed:
                 with contextlib.suppress(Exception):
