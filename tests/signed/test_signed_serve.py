@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -19,14 +20,16 @@ pytest.importorskip("union.server.app")
 pytest.importorskip("union.transport.connect")
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Any]:
+@contextlib.contextmanager
+def _serve(tmp_path: Path, auth: bool) -> Iterator[Any]:
     from union.server.app import ServeConfig, Server
 
+    log = io.StringIO()
     server = Server(
-        ServeConfig(port=0, data_dir=tmp_path / "server", auth=False, concurrency=1, log_stream=io.StringIO())
+        ServeConfig(port=0, data_dir=tmp_path / "server", auth=auth, concurrency=1, log_stream=log)
     )
     server.start()
+    server.test_log = log
     try:
         yield server
     finally:
@@ -34,6 +37,12 @@ def served(tmp_path: Path) -> Iterator[Any]:
         server.stop(grace=2)
         if transport is not None and hasattr(transport, "kill_all"):
             transport.kill_all()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Any]:
+    with _serve(tmp_path, auth=False) as server:
+        yield server
 
 
 @pytest.fixture
@@ -65,7 +74,7 @@ def test_upload_file_and_dir_through_union_serve(
     assert tree_uri == f"{served.dataproxy.store}/p/d/{digest}"
     assert len(read_manifest(tree_uri).files) == 20
     assert (store / "p/d" / digest / "pkg/m7.py").read_text() == "X = 7\n"
-    assert "sig=" not in caplog.text
+    assert "sig=" not in caplog.text and "sig=" not in served.test_log.getvalue()
 
 
 def test_signed_urls_from_union_serve_refuse_tampering(served: Any, config: Config) -> None:
@@ -97,3 +106,25 @@ def test_signed_urls_from_union_serve_refuse_tampering(served: Any, config: Conf
     assert requests.put(answer.signed_url, data=data, headers=headers).status_code == 200
     query = parse_qs(parts.query)
     assert set(query) == {"expires", "size", "md5", "sig"}
+
+
+def test_signed_uploads_to_a_server_with_auth(tmp_path: Path) -> None:
+    """The Connect calls carry the API key's token; the PUTs need none (the signature is the grant)."""
+    pytest.importorskip("union.auth")
+    from union.errors import UnauthenticatedError
+    from union.remote import _client
+
+    with _serve(tmp_path, auth=True) as server:
+        key = server.auth.create_api_key("uploader", endpoint=server.url)
+        _client.reset()
+        config = resolve(endpoint=server.url, insecure=True, api_key=key, project="p", domain="d")
+        src = tmp_path / "f.txt"
+        src.write_bytes(b"authenticated upload")
+        md5, uri = upload_file(src, config=config)
+        assert uri == f"{server.dataproxy.store}/p/d/{md5}/f.txt"
+        assert key not in server.test_log.getvalue()
+        _client.reset()
+        anonymous = resolve(endpoint=server.url, insecure=True, project="p", domain="d")
+        with pytest.raises(UnauthenticatedError):
+            upload_file(src, config=anonymous)
+        _client.reset()
