@@ -438,3 +438,32 @@ def test_logs_are_json_lines_without_secrets(served: Served) -> None:
     assert first["status"] == 200 and first["client"] == "127.0.0.1"
     assert isinstance(first["duration_ms"], float)
     assert any(line["event"] == "http_error" for line in lines)
+
+
+def test_a_client_hanging_up_mid_stream_frees_its_slot(
+    make_server: Callable[..., Served], tmp_path: Any
+) -> None:
+    served = make_server(max_streams=1)
+    c = served.client("proto")
+    bundle = Bundle(
+        c, tmp_path / "b", "import time\ndef sleep(s: float) -> float:\n    time.sleep(s)\n    return s\n"
+    )
+    run_id = start(c, bundle.deploy("sleep"), s=60)
+    host, port = served.url.removeprefix("http://").split(":")
+    body = wire.envelope(runs.WatchRunDetailsRequest(run_id=run_id).SerializeToString())
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST /flyteidl2.workflow.RunService/WatchRunDetails HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/connect+proto\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert served.server._routes.streams.open == 1  # type: ignore[union-attr]
+    # The client went away without a word while the run still sleeps.
+    deadline = time.monotonic() + 5
+    while served.server._routes.streams.open and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.05)
+    assert served.server._routes.streams.open == 0  # type: ignore[union-attr]
+    again = _open_watch(served, run_id, **{"Connect-Timeout-Ms": "300"})
+    error = _end_error(frames_of(again))
+    assert error is not None and error.code == "deadline_exceeded"  # served, not resource_exhausted
+    c.abort_run(runs.AbortRunRequest(run_id=run_id))

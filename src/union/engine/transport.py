@@ -154,8 +154,11 @@ class EmbeddedTransport:
         calls this so its streams close promptly; clients reconnect). Runs themselves are not touched."""
         self._interrupted.set()
 
-    def _pause(self, seconds: float) -> None:
-        if self._interrupted.wait(seconds):
+    def _pause(self, seconds: float, cancel: threading.Event | None = None) -> None:
+        """Sleep between polls; a server's shutdown (``interrupt``) or a gone client (``cancel``) ends it."""
+        if (cancel or self._interrupted).wait(seconds) or self._interrupted.is_set():
+            if cancel is not None and cancel.is_set():
+                raise TransportError("the watcher went away", code="canceled")
             raise UnavailableError("the control plane is shutting down: reconnect to keep watching")
 
     def kill_all(self) -> None:
@@ -292,25 +295,35 @@ class EmbeddedTransport:
         return runs.GetRunDetailsResponse(details=messages.run_details(row, self.store.attempts(row["id"])))
 
     def watch_run_details(
-        self, request: runs.WatchRunDetailsRequest, *, timeout: float | None = None
+        self,
+        request: runs.WatchRunDetailsRequest,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[runs.WatchRunDetailsResponse]:
+        """Details on each phase change until terminal. ``cancel`` (set from another thread) ends the
+        watch early with a ``canceled`` error: ``union serve`` sets it when the client hangs up."""
         row = self._run_row(request.run_id)  # unknown runs fail here, not on the first next()
         return (
             runs.WatchRunDetailsResponse(details=details)
-            for details in self._watch(row["id"], _deadline(timeout), timeout)
+            for details in self._watch(row["id"], _deadline(timeout), timeout, cancel=cancel)
         )
 
     def watch_action_details(
-        self, request: runs.WatchActionDetailsRequest, *, timeout: float | None = None
+        self,
+        request: runs.WatchActionDetailsRequest,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[runs.WatchActionDetailsResponse]:
         """Like ``watch_run_details`` for the run's one action: its details on each phase change."""
         row = self._action_row(request.action_id)
-        return self._watch_action(row["id"], _deadline(timeout), timeout)
+        return self._watch_action(row["id"], _deadline(timeout), timeout, cancel)
 
     def _watch_action(
-        self, run_id: int, deadline: float | None, timeout: float | None
+        self, run_id: int, deadline: float | None, timeout: float | None, cancel: threading.Event | None
     ) -> Iterator[runs.WatchActionDetailsResponse]:
-        for _ in self._watch(run_id, deadline, timeout, build=False):
+        for _ in self._watch(run_id, deadline, timeout, build=False, cancel=cancel):
             row = self.store.run_by_id(run_id)
             assert row is not None
             yield runs.WatchActionDetailsResponse(
@@ -318,7 +331,13 @@ class EmbeddedTransport:
             )
 
     def _watch(
-        self, run_id: int, deadline: float | None, timeout: float | None, *, build: bool = True
+        self,
+        run_id: int,
+        deadline: float | None,
+        timeout: float | None,
+        *,
+        build: bool = True,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Any]:
         """Yield details whenever the phase changes, until it is terminal. Polls ``PRAGMA data_version``
         (no table read) every WATCH_POLL_S; only a change reads the run's row."""
@@ -349,7 +368,7 @@ class EmbeddedTransport:
                         return
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineExceededError(f"the run did not finish within {timeout:g}s")
-            self._pause(WATCH_POLL_S)
+            self._pause(WATCH_POLL_S, cancel)
 
     def list_runs(
         self, request: runs.ListRunsRequest, *, timeout: float | None = None
@@ -589,13 +608,22 @@ class EmbeddedTransport:
     # -- flyteidl2.workflow.RunLogsService ---------------------------------------------------------
 
     def tail_logs(
-        self, request: logs.TailLogsRequest, *, timeout: float | None = None
+        self,
+        request: logs.TailLogsRequest,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[logs.TailLogsResponse]:
         row = self._action_row(request.action_id)
-        return self._tail(row["id"], int(request.attempt), _deadline(timeout), timeout)
+        return self._tail(row["id"], int(request.attempt), _deadline(timeout), timeout, cancel)
 
     def _tail(
-        self, run_id: int, wanted: int, deadline: float | None, timeout: float | None
+        self,
+        run_id: int,
+        wanted: int,
+        deadline: float | None,
+        timeout: float | None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[logs.TailLogsResponse]:
         """Lines of the attempt's stdout then stderr, following them until the attempt has ended."""
         offsets: dict[str, int] = {}
@@ -631,7 +659,7 @@ class EmbeddedTransport:
             if deadline is not None and time.monotonic() >= deadline:
                 raise DeadlineExceededError(f"the attempt's logs were still open after {timeout:g}s")
             self._maintain()
-            self._pause(LOG_POLL_S)
+            self._pause(LOG_POLL_S, cancel)
 
     def close(self) -> None:
         self.store.close()

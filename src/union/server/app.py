@@ -142,12 +142,19 @@ class _DataProxyEngineRPCs:
         answer = self._engine.get_action_data(request, timeout=timeout)
         return dp.GetActionDataResponse.FromString(answer.SerializeToString())
 
-    def tail_logs(self, message: Any, *, timeout: float | None = None) -> Any:
+    def tail_logs(
+        self, message: Any, *, timeout: float | None = None, cancel: threading.Event | None = None
+    ) -> Any:
         from flyteidl2.dataproxy import dataproxy_service_pb2 as dp
         from flyteidl2.workflow import run_logs_service_pb2 as logs
 
         request = logs.TailLogsRequest(action_id=message.action_id, attempt=message.attempt)
-        for answer in self._engine.tail_logs(request, timeout=timeout):
+        kwargs: dict[str, Any] = {"timeout": timeout}
+        from union.server.connect_routes import _accepted_kwargs
+
+        if cancel is not None and "cancel" in _accepted_kwargs(self._engine.tail_logs):
+            kwargs["cancel"] = cancel
+        for answer in self._engine.tail_logs(request, **kwargs):
             yield dp.TailLogsResponse.FromString(answer.SerializeToString())
 
 

@@ -4,7 +4,8 @@ A route is ``POST /<package.Service>/<Method>``; its request and response classe
 come from the flyteidl2 service descriptors, so the server and the generated clients cannot disagree. The
 Python method called is the snake_case of the RPC (``CreateRun`` -> ``create_run``), taking the request
 message and, when its signature accepts them, ``timeout`` (from ``Connect-Timeout-Ms``), ``request``
-(the :class:`~union.server.exchange.Request`) or ``principal``.
+(the :class:`~union.server.exchange.Request`), ``principal``, or, for streams, ``cancel`` (a
+``threading.Event`` set when the client hangs up, so a long watch stops instead of holding its slot).
 
 Protocol (https://connectrpc.com/docs/protocol): unary in ``application/json`` or ``application/proto``,
 gzip bodies both ways (``Content-Encoding`` / ``Accept-Encoding``), unary ``GET`` with ``?message=``;
@@ -272,12 +273,15 @@ class ConnectRoutes:
         gzip_out: bool,
         timeout: float | None,
     ) -> Iterator[bytes]:
+        from union.server.http import client_gone
+
         deadline = None if timeout is None else time.monotonic() + timeout
+        gone = client_gone()
         iterator: Iterator[Any] | None = None
         try:
             error: wire.WireError | None = None
             try:
-                iterator = iter(self._call(route, request, message, timeout=timeout))
+                iterator = iter(self._call(route, request, message, timeout=timeout, cancel=gone))
                 for item in iterator:
                     data = wire.encode_message(item, json_format=json_format)
                     if gzip_out and len(data) >= MIN_COMPRESS_BYTES:
@@ -318,7 +322,14 @@ class ConnectRoutes:
         if self.authenticate is not None and not route.public:
             self.authenticate(request)
 
-    def _call(self, route: _Route, request: Request, message: Message, timeout: float | None = None) -> Any:
+    def _call(
+        self,
+        route: _Route,
+        request: Request,
+        message: Message,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Any:
         if route.target is None:
             raise errors.UnimplementedError(f"{route.method.path} is not offered by this server")
         if timeout is None and not route.method.streaming:
@@ -330,6 +341,8 @@ class ConnectRoutes:
             kwargs["request"] = request
         if "principal" in route.kwargs:
             kwargs["principal"] = request.principal
+        if "cancel" in route.kwargs and cancel is not None:
+            kwargs["cancel"] = cancel
         return route.target(message, **kwargs)
 
 
@@ -354,7 +367,7 @@ class _Stream:
 
 
 def _accepted_kwargs(fn: Callable[..., Any]) -> frozenset[str]:
-    """Which of timeout/request/principal ``fn`` takes besides its first parameter (the message)."""
+    """Which of timeout/request/principal/cancel ``fn`` takes besides its first parameter (the message)."""
     try:
         params = list(inspect.signature(fn).parameters.values())[1:]
     except (TypeError, ValueError):
@@ -362,7 +375,7 @@ def _accepted_kwargs(fn: Callable[..., Any]) -> frozenset[str]:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return frozenset({"timeout"})
     names = {p.name for p in params}
-    return frozenset(name for name in ("timeout", "request", "principal") if name in names)
+    return frozenset(name for name in ("timeout", "request", "principal", "cancel") if name in names)
 
 
 def _accepts_gzip(header: str | None) -> bool:

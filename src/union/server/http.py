@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import select
 import socket
 import threading
 import time
@@ -31,8 +32,18 @@ from union.server.logs import JsonLog
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 IDLE_TIMEOUT_S = 60.0
+HANGUP_POLL_S = 0.25
 # What is read and thrown away of a body the handler did not consume, to keep the connection usable.
 DRAIN_LIMIT = 1024 * 1024
+
+
+_current = threading.local()
+
+
+def client_gone() -> threading.Event | None:
+    """For the request handled on this thread: an event set when its client hangs up while a streamed
+    response is being produced (so a watch nobody reads stops and frees its slot). None outside one."""
+    return getattr(_current, "gone", None)
 
 
 class BadChunkError(errors.InvalidArgumentError):
@@ -139,6 +150,7 @@ class _Connection(BaseHTTPRequestHandler):
     sys_version = ""
     server: HTTPServer
     busy = False
+    _gone: threading.Event | None = None
 
     def version_string(self) -> str:
         return self.server_version
@@ -240,6 +252,7 @@ class _Connection(BaseHTTPRequestHandler):
                 client=client,
                 max_body=self.server.max_body,
             )
+            _current.gone = self._gone = threading.Event()
             try:
                 response = self.server.handler(request)
             except Exception as exc:  # a handler bug: answer 500, log the type only
@@ -256,6 +269,7 @@ class _Connection(BaseHTTPRequestHandler):
             error = error or type(exc).__name__
             self.close_connection = True
         finally:
+            _current.gone = None
             self.server.log.request(
                 method=self.command,
                 path=parts.path,
@@ -331,6 +345,7 @@ class _Connection(BaseHTTPRequestHandler):
         self.wfile.flush()
         sent = 0
         iterator = iter(body)
+        self.server._watch_stream(self.connection, self._gone)
         try:
             for chunk in iterator:
                 if not chunk:
@@ -345,6 +360,7 @@ class _Connection(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
         finally:
+            self.server._unwatch_stream(self.connection)
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
@@ -374,6 +390,8 @@ class HTTPServer(ThreadingHTTPServer):
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self.on_close: list[Callable[[], None]] = []
+        self._streams: dict[socket.socket, threading.Event] = {}
+        self._monitor: threading.Thread | None = None
         super().__init__(address, _Connection)
 
     @property
@@ -395,6 +413,50 @@ class HTTPServer(ThreadingHTTPServer):
             if not busy and self.closing.is_set():
                 _shut(conn.connection)
             self._cond.notify_all()
+
+    # -- noticing clients that hang up during a stream ----------------------------------------------
+
+    def _watch_stream(self, sock: socket.socket, gone: threading.Event | None) -> None:
+        if gone is None:
+            return
+        with self._cond:
+            self._streams[sock] = gone
+            if self._monitor is None:
+                self._monitor = threading.Thread(
+                    target=self._watch_hangups, name="union-serve-hangups", daemon=True
+                )
+                self._monitor.start()
+            self._cond.notify_all()
+
+    def _unwatch_stream(self, sock: socket.socket) -> None:
+        with self._cond:
+            self._streams.pop(sock, None)
+
+    def _watch_hangups(self) -> None:
+        """A streaming connection's socket turning readable with EOF means its client left."""
+        while not self.closing.is_set():
+            with self._cond:
+                while not self._streams and not self.closing.is_set():
+                    self._cond.wait(1.0)
+                watched = dict(self._streams)
+            try:
+                readable, _, _ = select.select(list(watched), [], [], HANGUP_POLL_S)
+            except (OSError, ValueError):  # a socket closed meanwhile: take a fresh snapshot
+                time.sleep(HANGUP_POLL_S)
+                continue
+            for sock in readable:
+                try:
+                    data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                # EOF: the client hung up. Data: it sent more (pipelining) and cannot be watched this way.
+                if not data:
+                    watched[sock].set()
+                self._unwatch_stream(sock)
+            if readable:
+                time.sleep(HANGUP_POLL_S)  # readable but still registered: do not spin
 
     def start(self) -> None:
         """Serve on a background thread."""
