@@ -152,6 +152,8 @@ def test_a_large_file_is_streamed_not_read_whole(
     assert (store / "p/d" / md5 / "big.bin").read_bytes() == data
     assert max(reads) <= signed.READ_SIZE and sum(reads) == len(data)
     assert seen[-1] == len(data)
+    ((_, headers),) = puts(server)
+    assert headers["Content-Length"] == str(len(data)) and "Transfer-Encoding" not in headers
 
 
 def test_a_file_changed_since_it_was_hashed_is_not_stored(
