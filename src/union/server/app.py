@@ -231,7 +231,6 @@ class Server:
             authenticate=self._authenticate if self._auth is not None else None,
             max_streams=self.config.max_streams,
             closing=self._http.closing,
-            max_message=self.config.max_body,
             log=self.log,
         )
         interrupt = getattr(self._transport, "interrupt", None)

@@ -139,7 +139,6 @@ class ConnectRoutes:
         authenticate: Callable[[Request], None] | None = None,
         max_streams: int = 100,
         closing: threading.Event | None = None,
-        max_message: int | None = None,
         log: JsonLog | None = None,
     ) -> None:
         _import_services()
@@ -147,7 +146,6 @@ class ConnectRoutes:
         self.authenticate = authenticate
         self.streams = StreamLimit(max_streams)
         self.closing = closing or threading.Event()
-        self.max_message = max_message
         self.routes: dict[str, _Route] = {}
         for service, target in targets.items():
             for method in service_methods(service):

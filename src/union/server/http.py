@@ -268,6 +268,9 @@ class _Connection(BaseHTTPRequestHandler):
         except (ConnectionError, TimeoutError, BadChunkError, OSError) as exc:
             error = error or type(exc).__name__
             self.close_connection = True
+        except Exception as exc:  # a streamed body failed after its headers went out: cut the connection
+            error = error or type(exc).__name__
+            self.close_connection = True
         finally:
             _current.gone = None
             self.server.log.request(
@@ -393,6 +396,13 @@ class HTTPServer(ThreadingHTTPServer):
         self._streams: dict[socket.socket, threading.Event] = {}
         self._monitor: threading.Thread | None = None
         super().__init__(address, _Connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """An exception escaped a connection: one log line with its type (never a traceback on stderr)."""
+        import sys
+
+        kind = sys.exc_info()[0]
+        self.log.write("connection_error", error=kind.__name__ if kind else "", client=str(client_address[0]))
 
     @property
     def port(self) -> int:
