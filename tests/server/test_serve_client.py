@@ -103,3 +103,43 @@ def test_file_inputs_and_outputs_round_trip(remote: Served, tmp_path: Path) -> N
     assert union.run(rt_tasks.read_file, path=source).result(timeout=WAIT) == "file content"
     out: Any = union.run(rt_tasks.write_file, text="written").result(timeout=WAIT)
     assert isinstance(out, Path) and out.read_text() == "written"
+
+
+def test_union_run_with_an_api_key(make_server: Callable[..., Served]) -> None:
+    """Auth on: the code bundle goes up through signed URLs, the run through authenticated Connect calls."""
+    try:  # tokens go to the isolated file cache, never to this machine's keyring
+        import keyring
+        from keyring.backends import fail
+
+        before = keyring.get_keyring()
+        keyring.set_keyring(fail.Keyring())
+        restore_keyring = lambda: keyring.set_keyring(before)  # noqa: E731
+    except ImportError:
+        restore_keyring = lambda: None  # noqa: E731
+    try:
+        _run_with_key(make_server)
+    finally:
+        restore_keyring()
+
+
+def _run_with_key(make_server: Callable[..., Served]) -> None:
+    from union.server.auth import decode_api_key
+
+    served = make_server(auth=True)
+    served.server.auth.failure_delay = 0.0
+    key = served.server.auth.create_api_key("runner", endpoint=served.url)
+    union.init(endpoint=served.url, insecure=True, api_key=key)
+    _client.reset()
+    try:
+        assert union.run(rt_tasks.add, a=1, b=1).result(timeout=WAIT) == 2
+    finally:
+        _client.reset()
+    secret = decode_api_key(key)[2]
+    assert secret not in served.log_text() and key not in served.log_text()
+    union.init(endpoint=served.url, insecure=True)
+    _client.reset()
+    from union.errors import UnauthenticatedError
+
+    with pytest.raises(UnauthenticatedError):
+        Run.search(limit=1).__next__()
+    _client.reset()
