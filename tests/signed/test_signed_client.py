@@ -420,3 +420,25 @@ def test_a_proxy_that_cannot_place_a_manifest_is_named(
     tree = make_tree(tmp_path / "tree")
     with pytest.raises(StorageError, match="tree layout.*raw_data_prefix"):
         upload_dir(tree, config=config)
+
+
+def test_a_put_over_its_time_budget_is_abandoned_and_retried(
+    config: Config,
+    server: ProxyServer,
+    transport: ProxyTransport,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from union.storage import transfer
+
+    monkeypatch.setattr(transfer, "SINGLE_PUT_MAX", 1024)
+    monkeypatch.setattr(signed, "BACKOFF", 0.001)
+    monkeypatch.setattr(signed, "BASE_BUDGET", 0.0)
+    monkeypatch.setattr(signed, "MIN_RATE", 10**15)  # a budget of nothing: every streamed PUT is late
+    src = tmp_path / "slow.bin"
+    src.write_bytes(os.urandom(64 * 1024))
+    with pytest.raises(StorageError, match="time budget"):
+        upload_file(src, config=config)
+    assert len(transport.minted) == signed.ATTEMPTS
+    assert all(r.expires_in.seconds >= signed.EXPIRY_MARGIN for r in transport.minted)
+    assert not (server.store / "p").exists()

@@ -146,7 +146,7 @@ class _FileBody:
     def read(self, n: int = -1) -> bytes:
         try:
             if time.monotonic() > self.deadline:
-                raise _DeadlineExceeded()
+                raise _DeadlineExceeded("the PUT took longer than its time budget (and its URL's lifetime)")
             want = min(max(n, READ_SIZE), self.src.size - self.sent)
             chunk = self.file.read(want) if want > 0 else b""
             if want > 0 and not chunk:
