@@ -520,7 +520,7 @@ class EmbeddedTransport:
         config = dataclasses.replace(
             self.config, project=self._project(request.project), domain=self._domain(request.domain)
         )
-        dest = upload_destination(config)
+        dest = upload_destination(config, self)
         folder = request.filename_root or (
             request.content_md5.hex() if request.content_md5 else uuid.uuid4().hex
         )
@@ -548,7 +548,7 @@ class EmbeddedTransport:
         config = dataclasses.replace(self.config, project=self._project(project), domain=self._domain(domain))
         data = request.inputs.SerializeToString(deterministic=True)
         digest = hashlib.sha256(data).hexdigest()
-        dest = upload_destination(config)
+        dest = upload_destination(config, self)
         path = dest.path("inputs", digest, "inputs.pb")
         dest.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         dest.fs.pipe_file(path, data)
