@@ -57,7 +57,8 @@ def test_the_builtin_union_transport_hook_is_the_engine_without_an_endpoint(isol
     assert isinstance(transport, EmbeddedTransport) and isinstance(transport, Transport)
     assert transport.path == isolated_user / "data" / "engine.sqlite"
     remote = union.config.resolve(endpoint="dns:///example.com")
-    assert hook().union_transport(config=remote) is None
+    found = hook().union_transport(config=remote)  # an endpoint: the Connect client, not the engine
+    assert not isinstance(found, EmbeddedTransport) and type(found).__name__ == "ConnectTransport"
 
 
 def test_deploy_is_idempotent_and_latest_is_the_most_recent_deploy(engine, bundle):
