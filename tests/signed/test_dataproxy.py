@@ -159,9 +159,11 @@ def test_project_and_domain_must_be_plain_names(proxy: DataProxy, field: str) ->
     request = dp.CreateUploadLocationRequest(
         project="p", domain="d", filename="a", content_md5=hashlib.md5(b"").digest()
     )
-    setattr(request, field, "../x")
-    with pytest.raises(InvalidArgumentError, match=field):
-        proxy.create_upload_location(request)
+    for bad in ("../x", ".union-tmp", "a/b", ""):
+        setattr(request, field, bad)
+        if bad:  # empty means the default project or domain
+            with pytest.raises(InvalidArgumentError, match=field):
+                proxy.create_upload_location(request)
 
 
 def test_md5_is_required(proxy: DataProxy) -> None:
@@ -275,6 +277,7 @@ def test_a_get_url_cannot_put_and_a_put_url_cannot_get(proxy: DataProxy, store: 
 @pytest.mark.parametrize(
     "path",
     [
+        "/_data/p/d/%ff%fe",
         "/_data/p/d/../../etc/passwd",
         "/_data/p/d/%2e%2e/x",
         "/_data//etc/passwd",

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -41,7 +42,10 @@ DEFAULT_EXPIRY = 3600
 MAX_EXPIRY = 7 * 24 * 3600
 DEFAULT_MAX_UPLOAD = 5 << 30
 CHUNK = 1 << 20
-ROOT_HERE = "."  # filename_root meaning "directly under <project>/<domain>" (tree manifests live there)
+ROOT_HERE = "."
+_NAME = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+)  # filename_root meaning "directly under <project>/<domain>" (tree manifests live there)
 
 
 class _Refused(Exception):
@@ -161,8 +165,11 @@ class DataProxy:
         project = request.project or "default"
         domain = request.domain or "development"
         for value, what in ((project, "project"), (domain, "domain")):
-            if len(check_segments(value, what)) != 1:
-                raise InvalidArgumentError(f"{what} {value!r} must be a single name without '/'.")
+            if not _NAME.match(value):
+                raise InvalidArgumentError(
+                    f"{what} {value!r} is not a valid name. Use letters, digits, '-', '_' and '.', "
+                    "starting with a letter or digit."
+                )
         if len(request.content_md5) != 16:
             raise InvalidArgumentError(
                 "content_md5 must be the 16-byte MD5 digest of the file to upload; "
@@ -247,9 +254,11 @@ class DataProxy:
     def _rel_path(self, request: Request) -> str:
         if not request.path.startswith(PREFIX):
             raise _Refused(404, "not a data proxy path")
-        rel = unquote(request.path[len(PREFIX) :], errors="strict")
         try:
+            rel = unquote(request.path[len(PREFIX) :], errors="strict")
             check_segments(rel, "the object path")
+        except UnicodeDecodeError:
+            raise _Refused(400, "the object path is not valid UTF-8 once decoded.") from None
         except InvalidArgumentError as exc:
             raise _Refused(400, str(exc)) from None
         return rel
