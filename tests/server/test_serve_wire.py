@@ -467,3 +467,24 @@ def test_a_client_hanging_up_mid_stream_frees_its_slot(
     error = _end_error(frames_of(again))
     assert error is not None and error.code == "deadline_exceeded"  # served, not resource_exhausted
     c.abort_run(runs.AbortRunRequest(run_id=run_id))
+
+
+def test_protocol_version_and_get_errors(served: Served) -> None:
+    r = post(
+        served,
+        "/flyteidl2.task.TaskService/ListTasks",
+        b"{}",
+        **{"Content-Type": "application/json", "Connect-Protocol-Version": "2"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == "invalid_argument"
+    url = served.url + "/flyteidl2.task.TaskService/ListTasks"
+    r = requests.get(url, params={"encoding": "proto", "message": "abcde", "base64": "1"}, timeout=10)
+    assert r.status_code == 400 and r.json()["code"] == "invalid_argument"
+    r = requests.get(url, params={"encoding": "json", "message": "{}", "connect": "v2"}, timeout=10)
+    assert r.status_code == 400
+    r = requests.get(url, params={"encoding": "xml"}, timeout=10)
+    assert r.status_code == 400
+    r = requests.get(
+        url, params={"encoding": "proto", "message": "", "base64": "1", "connect": "v1"}, timeout=10
+    )
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/proto"

@@ -184,6 +184,8 @@ class ConnectRoutes:
             return _unsupported_media(content_type, streaming=False)
         json_format = content_type == wire.UNARY_JSON
         try:
+            _check_version(request.headers.get(wire.PROTOCOL_VERSION_HEADER))
+            self._check_auth(route, request)  # before reading: no work for an unauthenticated body
             body = request.read_body()
             body = wire.decompress(body, request.headers.get("content-encoding"), limit=request.max_body)
             return self._answer(route, request, body, json_format, accept)
@@ -195,9 +197,14 @@ class ConnectRoutes:
         if encoding not in ("json", "proto"):
             return _error_response(wire.WireError("invalid_argument", "GET needs encoding=json or proto"))
         try:
+            _check_version(request.query_one("connect"), query=True)
+            self._check_auth(route, request)
             raw = (request.query_one("message") or "").encode()
             if request.query_one("base64") == "1":
-                raw = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+                try:
+                    raw = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+                except ValueError as exc:
+                    raise errors.InvalidArgumentError(f"message is not URL-safe base64: {exc}") from None
             body = wire.decompress(raw, request.query_one("compression"), limit=request.max_body)
             return self._answer(route, request, body, encoding == "json", accept)
         except Exception as exc:
@@ -206,7 +213,6 @@ class ConnectRoutes:
     def _answer(
         self, route: _Route, request: Request, body: bytes, json_format: bool, accept_gzip: bool
     ) -> Response:
-        self._check_auth(route, request)
         message = wire.decode_message(body, route.method.input, json_format=json_format)
         result = self._call(route, request, message)
         if not isinstance(result, route.method.output):
@@ -232,6 +238,7 @@ class ConnectRoutes:
         if gzip_out:
             headers[wire.STREAM_ENCODING_HEADER] = "gzip"
         try:
+            _check_version(request.headers.get(wire.PROTOCOL_VERSION_HEADER))
             deadline_s = wire.parse_timeout(request.headers.get(wire.TIMEOUT_HEADER))
             self._check_auth(route, request)
             message = self._read_envelope(route, request, json_format)
@@ -374,6 +381,14 @@ def _accepted_kwargs(fn: Callable[..., Any]) -> frozenset[str]:
         return frozenset({"timeout"})
     names = {p.name for p in params}
     return frozenset(name for name in ("timeout", "request", "principal", "cancel") if name in names)
+
+
+def _check_version(value: str | None, *, query: bool = False) -> None:
+    """Connect-Protocol-Version (or ``connect=v1`` on GET) is optional, but when sent must be version 1."""
+    expected = "v1" if query else wire.PROTOCOL_VERSION
+    if value is not None and value != expected:
+        where = "the connect query parameter" if query else wire.PROTOCOL_VERSION_HEADER
+        raise errors.InvalidArgumentError(f"{where} is {value!r}: this server speaks Connect {expected}")
 
 
 def _accepts_gzip(header: str | None) -> bool:
