@@ -442,3 +442,23 @@ def test_a_put_over_its_time_budget_is_abandoned_and_retried(
     assert len(transport.minted) == signed.ATTEMPTS
     assert all(r.expires_in.seconds >= signed.EXPIRY_MARGIN for r in transport.minted)
     assert not (server.store / "p").exists()
+
+
+def test_open_for_writing_sends_on_close_and_nothing_on_error(
+    transport: ProxyTransport, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signed, "SPOOL_MEMORY", 1024)  # spill to disk and stream from there
+    fs = signed.SignedURLFileSystem(transport)  # type: ignore[arg-type]
+    data = os.urandom(5000)
+    with fs.open("p/d/r/written.bin", "wb") as f:
+        f.write(data[:100])
+        f.write(data[100:])
+    assert (store / "p/d/r/written.bin").read_bytes() == data
+    assert fs.info("p/d/r/written.bin")["content_md5"] == hashlib.md5(data).digest()
+    assert fs.unstrip_protocol("p/d/r/written.bin") == f"{store.as_uri()}/p/d/r/written.bin"
+    with pytest.raises(RuntimeError), fs.open("p/d/r/never.bin", "wb") as f:
+        f.write(b"half")
+        raise RuntimeError("the writer failed")
+    assert not (store / "p/d/r/never.bin").exists() and len(transport.minted) == 1
+    with pytest.raises(StorageError, match="write-only"):
+        fs.open("p/d/r/written.bin", "rb")

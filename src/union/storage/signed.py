@@ -57,6 +57,7 @@ BACKOFF = 0.25
 BACKOFF_MAX = 8.0
 RETRY_AFTER_MAX = 30.0
 READ_SIZE = 1 << 20
+SPOOL_MEMORY = 8 << 20  # open(path, "wb") keeps up to this much in memory, then spills to a temporary file
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 OnBytes = Callable[[int], None]
@@ -540,7 +541,7 @@ class _SpoolWriter:
     def __init__(self, fs: SignedURLFileSystem, path: str) -> None:
         self.fs = fs
         self.path = path
-        self.spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by close()/discard()
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - closed by close()/discard()
         self.hasher = hashlib.md5(usedforsecurity=False)
         self.size = 0
         self.closed = False
@@ -566,7 +567,7 @@ class _SpoolWriter:
 
         def body(deadline: float) -> Any:
             spool.seek(0)
-            return spool.read() if size <= (8 << 20) else _Rewound(spool, size)
+            return spool.read() if size <= SPOOL_MEMORY else _Rewound(spool, size)
 
         try:
             self.fs._put(self.path, md5, size, body)
