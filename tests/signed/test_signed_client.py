@@ -462,3 +462,13 @@ def test_open_for_writing_sends_on_close_and_nothing_on_error(
     assert not (store / "p/d/r/never.bin").exists() and len(transport.minted) == 1
     with pytest.raises(StorageError, match="write-only"):
         fs.open("p/d/r/written.bin", "rb")
+
+
+def test_the_record_of_uploads_is_bounded(transport: ProxyTransport, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(signed, "KNOWN_MAX", 3)
+    fs = signed.SignedURLFileSystem(transport)  # type: ignore[arg-type]
+    for i in range(5):
+        fs.pipe_file(f"p/d/tree/f{i}", b"%d" % i)
+    assert fs.find("p/d/tree") == ["p/d/tree/f2", "p/d/tree/f3", "p/d/tree/f4"]
+    assert fs.unstrip_protocol("p/d/tree/f0").endswith("/p/d/tree/f0")  # from the learned prefix
+    assert "uploaded=5" in repr(fs)

@@ -27,6 +27,7 @@ import re
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -57,6 +58,7 @@ BACKOFF = 0.25
 BACKOFF_MAX = 8.0
 RETRY_AFTER_MAX = 30.0
 READ_SIZE = 1 << 20
+KNOWN_MAX = 10_000
 SPOOL_MEMORY = 8 << 20  # open(path, "wb") keeps up to this much in memory, then spills to a temporary file
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -242,12 +244,15 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
             session.mount("https://", adapter)
             session.trust_env = True
         self.session = session
-        self._known: dict[str, dict[str, Any]] = {}
+        # What this instance uploaded, newest last; bounded, since a tree may hold millions of files and
+        # only recent entries are asked about (the folder URI of a tree comes from the learned prefix).
+        self._known: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._uploaded = 0
         self._prefix: str | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"SignedURLFileSystem(transport={type(self.transport).__name__}, uploaded={len(self._known)})"
+        return f"SignedURLFileSystem(transport={type(self.transport).__name__}, uploaded={self._uploaded})"
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> str:
@@ -419,6 +424,10 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
         info = {"name": path, "size": size, "type": "file", "content_md5": md5, "native_url": native}
         with self._lock:
             self._known[path] = info
+            self._known.move_to_end(path)
+            self._uploaded += 1
+            if len(self._known) > KNOWN_MAX:
+                self._known.popitem(last=False)
             if self._prefix is None and native.endswith("/" + path):
                 self._prefix = native[: -len(path) - 1]
         if len(path.split("/")) == 3 and not native.endswith("/" + path):
