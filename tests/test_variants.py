@@ -120,7 +120,16 @@ def test_chosen_by_name_from_every_source(acme, monkeypatch, tmp_path, how):
     assert config.variant == "acme" and config.project == "acme-proj"
 
 
-def test_a_variant_whose_plugin_is_missing_names_the_extra():
+def test_a_variant_whose_plugin_is_missing_names_the_extra(monkeypatch):
+    import importlib.metadata
+
+    # Where union-byoc is installed (tox), hide its entry point: this is about a machine without it.
+    real = importlib.metadata.entry_points
+
+    def without_byoc(**kwargs):
+        return [ep for ep in real(**kwargs) if ep.name != "byoc"]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", without_byoc)
     with pytest.raises(ConfigError, match=r"variant 'byoc' is not installed.*pip install 'union\[byoc\]'"):
         resolve(variant="byoc")
     with pytest.raises(ConfigError, match=r"unknown variant 'byok2'. Did you mean 'byok'\?"):
@@ -234,3 +243,41 @@ def test_tox_installs_the_four_variant_plugins(monkeypatch):
     for name in ("flyte", "byoc", "byok", "serverless"):
         assert importlib.metadata.distribution(f"union-{name}").version
     assert {"flyte", "byoc", "byok", "serverless"} <= {v.name for v in installed_variants()}
+
+
+def test_a_switched_off_variant_plugin_says_so_not_install_it(site, monkeypatch):
+    install_plugin(
+        site,
+        monkeypatch,
+        "variant_beta",
+        "from union.plugins import hookimpl\nfrom union.plugins.variants import Variant\n\n"
+        "@hookimpl\ndef union_variants():\n    return [Variant(name='variant_beta', description='b')]\n",
+    )
+    monkeypatch.setenv("UNION_DISABLE_PLUGINS", "variant_beta")
+    reset()
+    with pytest.raises(
+        ConfigError, match=r"'variant_beta' is installed but .*switched off by UNION_DISABLE_PLUGINS"
+    ):
+        resolve(variant="variant_beta", endpoint="h:1")
+    monkeypatch.delenv("UNION_DISABLE_PLUGINS")
+    monkeypatch.setenv("UNION_PLUGINS", "other")
+    reset()
+    with pytest.raises(ConfigError, match="switched off by UNION_PLUGINS"):
+        resolve(variant="variant_beta", endpoint="h:1")
+    monkeypatch.delenv("UNION_PLUGINS")
+    reset()
+    assert resolve(variant="variant_beta", endpoint="h:1").variant == "variant_beta"
+
+
+def test_a_matcher_claims_what_globs_cannot(site, monkeypatch):
+    install_plugin(
+        site,
+        monkeypatch,
+        "variant_port",
+        "from union.plugins import hookimpl\nfrom union.plugins.variants import Variant\n\n"
+        "@hookimpl\ndef union_variants():\n"
+        "    return [Variant(name='port', description='p', matcher=lambda e: e.endswith(':4443'))]\n",
+    )
+    reset()
+    assert resolve(endpoint="anything.example:4443").variant == "port"
+    assert resolve(endpoint="anything.example:443").variant is None

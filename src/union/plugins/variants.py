@@ -148,6 +148,12 @@ def get_variant(name: str) -> Variant:
         if variant.name == name:
             return variant
     names = ", ".join(sorted(v.name for v in variants))
+    switched_off = _switched_off(name)
+    if switched_off:
+        raise ConfigError(
+            f"variant {name!r} is installed but its plugin is switched off by {switched_off}. "
+            f"Remove {name!r} from it, or choose another variant (installed: {names})."
+        )
     if name in KNOWN_EXTRAS:
         raise ConfigError(
             f"variant {name!r} is not installed. Install its plugin: pip install 'union[{KNOWN_EXTRAS[name]}]' "
@@ -161,6 +167,22 @@ def get_variant(name: str) -> Variant:
         f"unknown variant {name!r}.{hint} Installed variants: {names}; "
         f"installable: {', '.join(KNOWN_EXTRAS)}."
     )
+
+
+def _switched_off(name: str) -> str | None:
+    """The variable that keeps the entry point ``name`` (a plugin named like its variant) from loading."""
+    import importlib.metadata
+
+    from union.plugins.manager import ALLOW_ENV, DISABLE_ENV, ENTRY_POINT_GROUP, _names_from_env
+
+    if not any(ep.name == name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)):
+        return None
+    if name in (_names_from_env(DISABLE_ENV) or set()):
+        return DISABLE_ENV
+    allowed = _names_from_env(ALLOW_ENV)
+    if allowed is not None and name not in allowed:
+        return ALLOW_ENV
+    return None
 
 
 def select_variant(config: Config) -> Variant | None:
