@@ -281,3 +281,14 @@ def test_a_matcher_claims_what_globs_cannot(site, monkeypatch):
     reset()
     assert resolve(endpoint="anything.example:4443").variant == "port"
     assert resolve(endpoint="anything.example:443").variant is None
+
+
+def test_one_variant_name_declared_by_two_plugins_names_both(acme, site, monkeypatch):
+    install_plugin(
+        site, monkeypatch, "variant_copy", ACME.replace("def union_config_defaults", "def _unused")
+    )
+    reset()
+    with pytest.raises(
+        ConfigError, match=r"'acme' is declared by two plugins: 'variant_\w+' and 'variant_\w+'"
+    ):
+        installed_variants()

@@ -132,6 +132,14 @@ def installed_variants() -> list[Variant]:
                     "not a union.plugins.variants.Variant. Fix the plugin."
                 )
             found.append(_tagged(variant, impl.plugin_name))
+    seen: dict[str, Variant] = {}
+    for variant in found:
+        first = seen.setdefault(variant.name, variant)
+        if first is not variant:
+            raise ConfigError(
+                f"variant {variant.name!r} is declared by two plugins: {first.plugin!r} and "
+                f"{variant.plugin!r}. Uninstall one, or switch it off with UNION_DISABLE_PLUGINS."
+            )
     return found
 
 
