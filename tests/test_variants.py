@@ -284,9 +284,7 @@ def test_a_matcher_claims_what_globs_cannot(site, monkeypatch):
 
 
 def test_one_variant_name_declared_by_two_plugins_names_both(acme, site, monkeypatch):
-    install_plugin(
-        site, monkeypatch, "variant_copy", ACME.replace("def union_config_defaults", "def _unused")
-    )
+    install_plugin(site, monkeypatch, "variant_copy", RIVAL.replace('name="rival"', 'name="acme"'))
     reset()
     with pytest.raises(
         ConfigError, match=r"'acme' is declared by two plugins: 'variant_\w+' and 'variant_\w+'"
