@@ -147,6 +147,9 @@ class _Connection(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "union-serve"
+    # Headers and body go out as separate writes: with Nagle, the body would wait ~40 ms for the
+    # client's delayed ACK on every keep-alive request.
+    disable_nagle_algorithm = True
     sys_version = ""
     server: HTTPServer
     busy = False
@@ -375,6 +378,7 @@ class HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog: socketserver's 5 refuses bursts of new connections
     block_on_close = False
 
     def __init__(
