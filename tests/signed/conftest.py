@@ -108,6 +108,11 @@ class ProxyTransport:
         self.urls.append(response.signed_url)
         return response
 
+    @property
+    def for_puts(self) -> list[Any]:
+        """The minted requests that were for a PUT (not for an existence probe)."""
+        return [r for r in self.minted if r.content_md5 != bytes(16)]
+
     def close(self) -> None:
         pass
 
@@ -136,3 +141,11 @@ def server(store: Path) -> Iterator[ProxyServer]:
 @pytest.fixture
 def transport(server: ProxyServer) -> ProxyTransport:
     return ProxyTransport(server.proxy)
+
+
+@pytest.fixture(autouse=True)
+def fresh_probe_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which endpoints refuse existence probes is remembered per process; each test starts afresh."""
+    from union.storage import signed
+
+    monkeypatch.setattr(signed, "_NO_PROBE", set())

@@ -422,3 +422,15 @@ def test_a_store_that_cannot_take_the_object_is_503(proxy: DataProxy, store: Pat
     response = put(proxy, answer, b"hello")
     assert response.status == 503 and "Retry" in text(response)
     assert staging(store) == []
+
+
+def test_head_with_an_upload_url_says_whether_the_object_is_there(proxy: DataProxy) -> None:
+    probe = mint(proxy, b"", "a.txt", root="r", size=False)  # what a client mints to ask
+    response = call(proxy, "HEAD", probe.signed_url)
+    assert response.status == 404
+    data = b"stored already"
+    assert put(proxy, mint(proxy, data, "a.txt", root="r"), data).status == 200
+    response = call(proxy, "HEAD", probe.signed_url)
+    assert response.status == 200 and response.headers["X-Union-Size"] == str(len(data))
+    assert call(proxy, "HEAD", with_query(probe.signed_url, sig="forged")).status == 403
+    assert call(proxy, "HEAD", probe.signed_url.replace("/a.txt?", "/b.txt?")).status == 403

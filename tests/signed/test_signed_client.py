@@ -96,7 +96,7 @@ def test_a_plugin_destination_receives_the_transport(
     src = tmp_path / "f.txt"
     src.write_bytes(b"via a plugin")
     md5, uri = upload_file(src, config=config)  # the plugin gets the configuration's transport, lazily
-    assert uri == f"{store.as_uri()}/p/d/{md5}/f.txt" and len(transport.minted) == 1
+    assert uri == f"{store.as_uri()}/p/d/{md5}/f.txt" and len(transport.for_puts) == 1
     assert "LazyTransport" in repr(got[1])
 
 
@@ -112,7 +112,7 @@ def test_upload_file_through_signed_urls(
     assert md5 == hashlib.md5(b"a,b\n1,2\n").hexdigest()
     assert uri == f"{store.as_uri()}/p/d/{md5}/data.csv"
     assert (store / "p/d" / md5 / "data.csv").read_bytes() == b"a,b\n1,2\n"
-    (request,) = transport.minted
+    (request,) = transport.for_puts
     assert (request.project, request.domain, request.filename_root, request.filename) == (
         "p",
         "d",
@@ -125,8 +125,9 @@ def test_upload_file_through_signed_urls(
     assert headers["Content-MD5"] and headers["Content-Length"] == "8"
     assert "x-ms-blob-type" not in {k.lower() for k in headers}
     assert "authorization" not in {k.lower() for k in headers}
-    # A second upload sends again (signed-URL storage cannot be listed), and lands in the same place.
+    # A second upload asks whether the object is there (HEAD on an upload URL) and sends nothing.
     assert upload_file(src, config=config) == (md5, uri)
+    assert len(puts(server)) == 1 and [m for m, _, _ in server.requests].count("HEAD") == 2
 
 
 def test_a_large_file_is_streamed_not_read_whole(
@@ -228,8 +229,10 @@ def test_transient_failures_are_retried_with_a_new_url_each_time(
     src.write_bytes(b"retry me")
     _md5, uri = upload_file(src, config=config)
     assert Path(urlsplit(uri).path).read_bytes() == b"retry me"
-    assert len(transport.minted) == 4
-    assert len(sigs(server)) == 4  # every PUT went out with a URL minted just before it
+    assert len(transport.for_puts) == 4
+    assert (
+        len([s for s in server.requests if s[0] == "PUT"]) == 4
+    )  # every PUT went out with a URL minted just before it
 
 
 def test_a_connection_failure_is_retried(
@@ -244,7 +247,7 @@ def test_a_connection_failure_is_retried(
 
     def answer(request: Any) -> Any:
         response = transport.proxy.create_upload_location(request)
-        if first.pop() if first else False:
+        if request.content_md5 != bytes(16) and (first.pop() if first else False):
             response.signed_url = response.signed_url.replace(server.url, f"http://127.0.0.1:{dead}")
         return response
 
@@ -253,7 +256,7 @@ def test_a_connection_failure_is_retried(
     src.write_bytes(b"after a refused connection")
     _md5, uri = upload_file(src, config=config)
     assert Path(urlsplit(uri).path).read_bytes() == b"after a refused connection"
-    assert len(transport.minted) == 2
+    assert len(transport.for_puts) == 2
 
 
 def test_a_refused_signature_is_not_retried_and_not_shown(
@@ -272,8 +275,8 @@ def test_a_refused_signature_is_not_retried_and_not_shown(
     src.write_bytes(b"x")
     with pytest.raises(StorageError, match="403") as info:
         upload_file(src, config=config)
-    assert len(transport.minted) == 1
-    assert forged[0] not in str(info.value) and "sig=" not in str(info.value)
+    assert len(transport.for_puts) == 1
+    assert forged[-1] not in str(info.value) and "sig=" not in str(info.value)
     assert not (store / "p").exists()
 
 
@@ -305,7 +308,7 @@ def test_retries_give_up_with_a_typed_error(
     src.write_bytes(b"x")
     with pytest.raises(StorageError, match="failed 5 times"):
         upload_file(src, config=config)
-    assert len(transport.minted) == signed.ATTEMPTS
+    assert len(transport.for_puts) == signed.ATTEMPTS
 
 
 def test_a_direct_storage_answer_is_refused_with_the_fix(transport: ProxyTransport, tmp_path: Path) -> None:
@@ -439,8 +442,8 @@ def test_a_put_over_its_time_budget_is_abandoned_and_retried(
     src.write_bytes(os.urandom(64 * 1024))
     with pytest.raises(StorageError, match="time budget"):
         upload_file(src, config=config)
-    assert len(transport.minted) == signed.ATTEMPTS
-    assert all(r.expires_in.seconds >= signed.EXPIRY_MARGIN for r in transport.minted)
+    assert len(transport.for_puts) == signed.ATTEMPTS
+    assert all(r.expires_in.seconds >= signed.EXPIRY_MARGIN for r in transport.for_puts)
     assert not (server.store / "p").exists()
 
 
@@ -459,7 +462,7 @@ def test_open_for_writing_sends_on_close_and_nothing_on_error(
     with pytest.raises(RuntimeError), fs.open("p/d/r/never.bin", "wb") as f:
         f.write(b"half")
         raise RuntimeError("the writer failed")
-    assert not (store / "p/d/r/never.bin").exists() and len(transport.minted) == 1
+    assert not (store / "p/d/r/never.bin").exists() and len(transport.for_puts) == 1
     with pytest.raises(StorageError, match="write-only"):
         fs.open("p/d/r/written.bin", "rb")
 
@@ -472,3 +475,28 @@ def test_the_record_of_uploads_is_bounded(transport: ProxyTransport, monkeypatch
     assert fs.find("p/d/tree") == ["p/d/tree/f2", "p/d/tree/f3", "p/d/tree/f4"]
     assert fs.unstrip_protocol("p/d/tree/f0").endswith("/p/d/tree/f0")  # from the learned prefix
     assert "uploaded=5" in repr(fs)
+
+
+def test_a_warm_upload_dir_sends_nothing(
+    config: Config, server: ProxyServer, transport: ProxyTransport, tmp_path: Path
+) -> None:
+    tree = make_tree(tmp_path / "tree")
+    first = upload_dir(tree, config=config)
+    sent = len(puts(server))
+    server.requests.clear()
+    del transport.minted[:]
+    assert upload_dir(tree, config=config) == first
+    assert [m for m, _, _ in server.requests] == ["HEAD"]  # the manifest is there: the tree is complete
+    assert len(transport.minted) == 1 and transport.for_puts == [] and sent == 4
+
+
+def test_a_store_that_refuses_probes_is_not_probed_again(
+    config: Config, server: ProxyServer, transport: ProxyTransport, tmp_path: Path
+) -> None:
+    server.before = lambda r: Response(403, {}, b"SignatureDoesNotMatch") if r.method == "HEAD" else None
+    for i in range(3):
+        src = tmp_path / f"f{i}.txt"
+        src.write_bytes(b"%d" % i)
+        upload_file(src, config=config)
+    assert [m for m, _, _ in server.requests] == ["HEAD", "PUT", "PUT", "PUT"]
+    assert len(transport.minted) == 4

@@ -42,6 +42,7 @@ DEFAULT_EXPIRY = 3600
 MAX_EXPIRY = 7 * 24 * 3600
 DEFAULT_MAX_UPLOAD = 5 << 30
 CHUNK = 1 << 20
+SIZE_HEADER = "X-Union-Size"
 ROOT_HERE = "."
 _NAME = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -239,7 +240,7 @@ class DataProxy:
     # -- HTTP ----------------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Serve ``PUT`` and ``GET`` on ``/_data/<path>?expires=..&sig=..``."""
+        """Serve ``PUT``, ``GET`` and ``HEAD`` on ``/_data/<path>?expires=..&sig=..``."""
         try:
             if request.method == "PUT":
                 return self._put(request)
@@ -362,7 +363,14 @@ class DataProxy:
 
     def _get(self, request: Request) -> Response:
         rel = self._rel_path(request)
-        self._verify(request, "GET", rel)
+        try:
+            self._verify(request, "GET", rel)
+        except _Refused:
+            # HEAD with an upload URL: whoever may write an object may ask whether it is there already,
+            # so a client skips sending what is stored (answered 200 with its size, or 404).
+            if request.method != "HEAD":
+                raise
+            self._verify(request, "PUT", rel)
         target = f"{self.root}/{rel}"
         try:
             info = self.fs.info(target)
@@ -370,7 +378,9 @@ class DataProxy:
             raise _Refused(404, "no such object.") from None
         if info.get("type") == "directory":
             raise _Refused(404, "no such object (it is a folder).")
-        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(int(info["size"]))}
+        size = str(int(info["size"]))
+        # Servers may set Content-Length from the (empty) body of a HEAD answer; X-Union-Size survives.
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": size, SIZE_HEADER: size}
         if request.method == "HEAD":
             return Response(200, headers, b"")
         return Response(200, headers, self._chunks(target))

@@ -11,9 +11,12 @@ Paths in this filesystem are ``<project>/<domain>/<root>/<name...>``: ``<root>``
 ``filename_root`` and the rest as ``filename`` (a tree manifest, directly under the domain, is sent with
 ``filename_root="."``). The URI of an uploaded object is the ``native_url`` the data proxy answered.
 
-The client cannot list or stat the store: ``info`` knows only what this instance uploaded (trusted because
-the PUT succeeded with a checked MD5), so every upload sends its bytes (content addressing makes a repeated
-PUT harmless). Signed-URL query strings are never shown: errors, logs and reprs hold redacted URLs only.
+The client cannot list the store. ``info`` knows what this instance uploaded (trusted because the PUT
+succeeded with a checked MD5) and otherwise asks the data proxy with ``HEAD`` on an upload URL for the
+path: ``union serve`` answers whether the object is stored, so unchanged data is not sent again; stores
+that refuse (S3 and Azure upload URLs allow only a PUT) are not asked again, and every upload sends its
+bytes (content addressing makes a repeated PUT harmless). Signed-URL query strings are never shown:
+errors, logs and reprs hold redacted URLs only.
 """
 
 from __future__ import annotations
@@ -59,11 +62,14 @@ BACKOFF_MAX = 8.0
 RETRY_AFTER_MAX = 30.0
 READ_SIZE = 1 << 20
 KNOWN_MAX = 10_000
+PROBE_MD5 = bytes(16)  # existence probes mint an upload URL that is never used to PUT
+SIZE_HEADER = "X-Union-Size"
 SPOOL_MEMORY = 8 << 20  # open(path, "wb") keeps up to this much in memory, then spills to a temporary file
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 OnBytes = Callable[[int], None]
 log = logging.getLogger(__name__)
+_NO_PROBE: set[str] = set()  # endpoints whose stores do not answer HEAD on an upload URL
 
 
 # -- keeping signatures out of logs ------------------------------------------------------------------
@@ -413,6 +419,15 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise StorageError(f"{path} is over the store's size limit ({shown}): {text}")
         raise StorageError(f"PUT {shown} for {path} failed: HTTP {status}: {text}")
 
+    def _remember(self, path: str, native: str, info: dict[str, Any]) -> None:
+        with self._lock:
+            self._known[path] = info
+            self._known.move_to_end(path)
+            if len(self._known) > KNOWN_MAX:
+                self._known.popitem(last=False)
+            if self._prefix is None and native.endswith("/" + path):
+                self._prefix = native[: -len(path) - 1]
+
     def _accepted(
         self, path: str, native: str, md5: bytes, size: int, response: requests.Response
     ) -> dict[str, Any]:
@@ -422,14 +437,9 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 f"the store reports MD5 {etag} for {path} but {md5.hex()} was sent; upload it again."
             )
         info = {"name": path, "size": size, "type": "file", "content_md5": md5, "native_url": native}
+        self._remember(path, native, info)
         with self._lock:
-            self._known[path] = info
-            self._known.move_to_end(path)
             self._uploaded += 1
-            if len(self._known) > KNOWN_MAX:
-                self._known.popitem(last=False)
-            if self._prefix is None and native.endswith("/" + path):
-                self._prefix = native[: -len(path) - 1]
         if len(path.split("/")) == 3 and not native.endswith("/" + path):
             raise StorageError(
                 f"the data proxy placed {path} at {redact_url(native)}, not directly under its project and "
@@ -497,7 +507,41 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return dict(known)
         if below:
             return {"name": path, "size": 0, "type": "directory"}
-        raise FileNotFoundError(f"{PROTOCOL_NAME}://{path} (signed-URL storage lists only what it uploaded)")
+        found = self._probe(path)
+        if found is not None:
+            return found
+        raise FileNotFoundError(f"{PROTOCOL_NAME}://{path} (not stored, or the data proxy cannot say)")
+
+    def _probe(self, path: str) -> dict[str, Any] | None:
+        """Ask the data proxy whether ``path`` is stored: HEAD on an upload URL for it.
+
+        ``union serve`` answers 200 with the object's size, or 404; a store that refuses HEAD on an upload
+        URL (S3 and Azure do: the URL only allows a PUT) is not asked again in this process, and the
+        upload simply sends the bytes. Objects are content-addressed and only ever stored whole and
+        checked, so one of the right size is the content asked for.
+        """
+        key = self.endpoint_host or type(self.transport).__name__
+        if key in _NO_PROBE or len(path.split("/")) < 3:
+            return None
+        try:
+            url, native, _ = self._mint(path, PROBE_MD5, 0, 0.0)
+            response = self.session.head(
+                url,
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                verify=self._verify_for(url),
+                allow_redirects=False,
+            )
+        except Exception:  # the upload that follows reports real problems, with their causes
+            return None
+        if response.status_code == 404:
+            return None
+        size = response.headers.get(SIZE_HEADER) or response.headers.get("Content-Length") or ""
+        if response.status_code != 200 or not size.isdigit():
+            _NO_PROBE.add(key)
+            return None
+        info = {"name": path, "size": int(size), "type": "file", "native_url": native}
+        self._remember(path, native, info)
+        return dict(info)
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         path = self._strip_protocol(path)
