@@ -115,3 +115,26 @@ def test_connections_are_no_delay_and_the_backlog_is_deep(server: tuple[HTTPServ
         assert conns
         for conn in conns:
             assert conn.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_ipv6_loopback() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    try:
+        srv = HTTPServer(("::1", 0), handler, log=JsonLog(io.StringIO()))
+    except OSError:
+        pytest.skip("::1 cannot be bound here")
+    srv.start()
+    try:
+        assert requests.get(f"http://[::1]:{srv.port}/stream", timeout=5).content == b"abc"
+    finally:
+        srv.stop(grace=1)
+
+
+def test_a_client_dropping_mid_body_does_not_hurt_the_server(server: tuple[HTTPServer, io.StringIO]) -> None:
+    srv, _ = server
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\npartial")
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nshort")
+    assert requests.post(_url(srv, "/echo"), data=b"ok", timeout=5).text == "got 2"

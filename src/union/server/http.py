@@ -399,6 +399,9 @@ class HTTPServer(ThreadingHTTPServer):
         self.on_close: list[Callable[[], None]] = []
         self._streams: dict[socket.socket, threading.Event] = {}
         self._monitor: threading.Thread | None = None
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+            address = (address[0].strip("[]"), address[1])
         super().__init__(address, _Connection)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
