@@ -55,7 +55,11 @@ def config(served: Any) -> Iterator[Config]:
 
 
 def test_upload_file_and_dir_through_union_serve(
-    served: Any, config: Config, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    served: Any,
+    config: Config,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     store = Path(urlsplit(served.dataproxy.store).path)
@@ -74,6 +78,21 @@ def test_upload_file_and_dir_through_union_serve(
     assert tree_uri == f"{served.dataproxy.store}/p/d/{digest}"
     assert len(read_manifest(tree_uri).files) == 20
     assert (store / "p/d" / digest / "pkg/m7.py").read_text() == "X = 7\n"
+
+    # Warm: the server says the manifest is there (HEAD on an upload URL), so nothing is sent again.
+    from union.storage import signed
+
+    sent: list[str] = []
+    original = signed.SignedURLFileSystem._put
+
+    def spy(self: Any, path: str, *args: Any) -> Any:
+        sent.append(path)
+        return original(self, path, *args)
+
+    monkeypatch.setattr(signed.SignedURLFileSystem, "_put", spy)
+    assert upload_dir(tree, config=config) == (digest, tree_uri)
+    assert upload_file(src, config=config) == (md5, uri)
+    assert sent == []
     assert "sig=" not in caplog.text and "sig=" not in served.test_log.getvalue()
 
 
