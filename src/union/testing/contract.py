@@ -111,6 +111,15 @@ class VariantContract:
         with pytest.raises(ConfigError, match=f"does not work with the {variant.name} variant"):
             resolve(**{**dict(deployment.settings), "auth_type": refused[0]})
 
+    def test_credentials_stay_out_of_reprs(self, configured: Any, deployment: Deployment) -> None:
+        from union.remote import _client
+
+        secrets = [deployment.settings.get(k) for k in ("api_key", "token")]
+        secrets += [v for k, v in deployment.env.items() if "CLIENT_SECRET" in k or k.endswith("API_KEY")]
+        shown = repr(configured) + repr(_client.transport(configured))
+        for secret in filter(None, secrets):
+            assert str(secret) not in shown
+
     # -- data ----------------------------------------------------------------------------------------
 
     def test_uploads_take_the_variants_route(self, configured: Any, deployment: Deployment) -> None:
