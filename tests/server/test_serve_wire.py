@@ -490,3 +490,22 @@ def test_protocol_version_and_get_errors(served: Served) -> None:
         url, params={"encoding": "proto", "message": "", "base64": "1", "connect": "v1"}, timeout=10
     )
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/proto"
+
+
+def test_a_unary_call_past_its_deadline_is_deadline_exceeded(make_server: Callable[..., Served]) -> None:
+    class Slow:
+        def list_tasks(self, message: Any, *, timeout: float | None = None) -> Any:
+            time.sleep(0.3)
+            return tasks.ListTasksResponse()
+
+    served = make_server()
+    served.server._routes.routes["/flyteidl2.task.TaskService/ListTasks"].target = Slow().list_tasks  # type: ignore[union-attr]
+    headers = {"Content-Type": "application/json"}
+    r = post(
+        served, "/flyteidl2.task.TaskService/ListTasks", b"{}", **headers, **{"Connect-Timeout-Ms": "100"}
+    )
+    assert r.status_code == 504 and r.json()["code"] == "deadline_exceeded"
+    r = post(
+        served, "/flyteidl2.task.TaskService/ListTasks", b"{}", **headers, **{"Connect-Timeout-Ms": "5000"}
+    )
+    assert r.status_code == 200

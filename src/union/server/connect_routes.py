@@ -214,7 +214,12 @@ class ConnectRoutes:
         self, route: _Route, request: Request, body: bytes, json_format: bool, accept_gzip: bool
     ) -> Response:
         message = wire.decode_message(body, route.method.input, json_format=json_format)
-        result = self._call(route, request, message)
+        began = time.monotonic()
+        timeout = wire.parse_timeout(request.headers.get(wire.TIMEOUT_HEADER))
+        result = self._call(route, request, message, timeout=timeout)
+        if timeout is not None and time.monotonic() - began > timeout:
+            # The client has given up: say so rather than send an answer nobody reads as success.
+            raise errors.DeadlineExceededError(f"the call took longer than its {timeout:g}s timeout")
         if not isinstance(result, route.method.output):
             raise TypeError(f"{route.method.path} returned {type(result).__name__}")
         data = wire.encode_message(result, json_format=json_format)
@@ -337,8 +342,6 @@ class ConnectRoutes:
     ) -> Any:
         if route.target is None:
             raise errors.UnimplementedError(f"{route.method.path} is not offered by this server")
-        if timeout is None and not route.method.streaming:
-            timeout = wire.parse_timeout(request.headers.get(wire.TIMEOUT_HEADER))
         kwargs: dict[str, Any] = {}
         if "timeout" in route.kwargs:
             kwargs["timeout"] = timeout
