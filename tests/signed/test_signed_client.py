@@ -500,3 +500,21 @@ def test_a_store_that_refuses_probes_is_not_probed_again(
         upload_file(src, config=config)
     assert [m for m, _, _ in server.requests] == ["HEAD", "PUT", "PUT", "PUT"]
     assert len(transport.minted) == 4
+
+
+def test_environment_proxies_and_ca_bundles_are_honoured(
+    transport: ProxyTransport, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    plain = signed.SignedURLFileSystem(transport)  # type: ignore[arg-type]
+    assert plain.session.trust_env is False  # no proxy variables: no per-request scan of the environment
+    assert plain._verify_for("https://bucket.s3.amazonaws.com/k") is True
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    proxied = signed.SignedURLFileSystem(transport, verify="/endpoint-ca.pem", endpoint_host="union.example")  # type: ignore[arg-type]
+    assert proxied.session.trust_env is True
+    assert proxied._verify_for("https://bucket.s3.amazonaws.com/k") == str(tmp_path / "ca.pem")
+    assert proxied._verify_for("https://union.example/_data/x") == "/endpoint-ca.pem"
