@@ -55,6 +55,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"  data dir: {server.data_dir}", flush=True)
     if not config.auth:
         print("  authentication is OFF (loopback only)", flush=True)
+    if config.host in ("0.0.0.0", "::", "[::]") and not config.public_url:
+        print(
+            f"  note: signed URLs and OAuth2 metadata name {url}, which other machines cannot reach: "
+            "pass --public-url with the address they use",
+            flush=True,
+        )
     print(f"  use it with: union.init(endpoint={url!r}, insecure=True)", flush=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -161,7 +161,7 @@ class _DataProxyEngineRPCs:
 class Server:
     """The engine behind the Connect API over HTTP (see the module docstring).
 
-    ``transport``, ``dataproxy`` and ``auth`` default to the embedded engine, H4's
+    ``transport``, ``dataproxy`` and ``auth`` default to the embedded engine,
     :class:`~union.server.dataproxy.DataProxy` and :class:`~union.server.auth.ServerAuth` on
     ``config.data_dir``; pass objects to serve something else (tests do).
     """
@@ -315,9 +315,11 @@ class Server:
         """The data proxy's signing key, kept in the data dir so signed URLs survive a restart."""
         path = self.data_dir / "signing.key"
         try:
-            return bytes.fromhex(path.read_text().strip())
+            kept = bytes.fromhex(path.read_text().strip())
+            if len(kept) >= 32:
+                return kept
         except (FileNotFoundError, ValueError):
-            pass
+            pass  # missing or damaged: a new key (links signed with the old one stop working)
         key = secrets.token_bytes(32)
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
