@@ -140,6 +140,8 @@ def test_expiry_is_what_was_asked_and_capped(proxy: DataProxy) -> None:
         ("/etc/passwd", ""),
         ("a\\b", ""),
         ("a\x00b", ""),
+        ("a\nb", ""),
+        ("a\x7fb", ""),
         ("", ""),
         ("a//b", ""),
         ("./a", ""),

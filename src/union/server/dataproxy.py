@@ -43,10 +43,9 @@ MAX_EXPIRY = 7 * 24 * 3600
 DEFAULT_MAX_UPLOAD = 5 << 30
 CHUNK = 1 << 20
 SIZE_HEADER = "X-Union-Size"
-ROOT_HERE = "."
-_NAME = re.compile(
-    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-)  # filename_root meaning "directly under <project>/<domain>" (tree manifests live there)
+ROOT_HERE = "."  # filename_root meaning "directly under <project>/<domain>" (tree manifests live there)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _Refused(Exception):
@@ -74,7 +73,7 @@ def check_segments(path: str, what: str) -> list[str]:
                 f"{what} {path!r} has an empty, '.' or '..' segment. Give a plain relative path "
                 "such as dir/data.csv."
             )
-        if any(ord(c) < 32 for c in segment):
+        if _CONTROL.search(segment):
             raise InvalidArgumentError(f"{what} {path!r} contains control characters. Rename the file.")
     return segments
 
