@@ -509,3 +509,25 @@ def test_a_unary_call_past_its_deadline_is_deadline_exceeded(make_server: Callab
         served, "/flyteidl2.task.TaskService/ListTasks", b"{}", **headers, **{"Connect-Timeout-Ms": "5000"}
     )
     assert r.status_code == 200
+
+
+def test_the_server_ticks_the_engine_with_no_client_polling(served: Served, bundle: Bundle) -> None:
+    """A worker killed with SIGKILL is noticed by the server's own maintenance, not by a reader."""
+    import os
+    import signal
+
+    from union.engine.store import FAILED
+
+    c = served.client("proto")
+    run_id = start(c, bundle.deploy("sleep"), seconds=60)
+    store = served.server.transport.store
+    deadline = time.monotonic() + 20
+    row = store.get_run("", run_id.project, run_id.domain, run_id.name)
+    while not row["worker_pid"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        row = store.get_run("", run_id.project, run_id.domain, run_id.name)
+    os.kill(row["worker_pid"], signal.SIGKILL)
+    while row["phase"] != FAILED and time.monotonic() < deadline:  # raw reads: no tick of their own
+        time.sleep(0.05)
+        row = store.get_run("", run_id.project, run_id.domain, run_id.name)
+    assert row["phase"] == FAILED and "died" in row["error_message"]
