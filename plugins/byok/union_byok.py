@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from union.plugins import hookimpl
-from union.plugins.variants import Variant, hosted_defaults, variant_destination
+from union.plugins.variants import Variant, hosted_defaults, interactive_default, variant_destination
 
 if TYPE_CHECKING:
     from union.config import Config
@@ -43,7 +43,8 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
     """The org from the hosted endpoint (or endpoint and org from the API key), as for BYOC."""
     if config.variant != NAME:
         return None
-    return hosted_defaults(config, ".hosted.unionai.cloud")
+    # No credentials configured: log in with the device flow rather than call unauthenticated.
+    return {**hosted_defaults(config, ".hosted.unionai.cloud"), **interactive_default(config)}
 
 
 @hookimpl

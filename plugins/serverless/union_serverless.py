@@ -14,6 +14,9 @@ from union.plugins import hookimpl
 from union.plugins.variants import Variant, variant_destination
 
 if TYPE_CHECKING:
+    import requests
+
+    from union.auth.base import Authenticator, MetadataFn
     from union.config import Config
     from union.storage.destination import UploadDestination
     from union.transport import Transport
@@ -43,3 +46,18 @@ def union_upload_destination(config: Config, transport: Transport) -> UploadDest
     if config.variant != NAME:
         return None
     return variant_destination(VARIANT, config, transport)
+
+
+@hookimpl
+def union_authenticator(
+    config: Config, metadata: MetadataFn | None, session: requests.Session | None
+) -> Authenticator | None:
+    """API keys only: say so before a request goes out without one (the built-in then uses the key)."""
+    if config.variant != NAME or config.api_key:
+        return None
+    from union.errors import ConfigError
+
+    raise ConfigError(
+        "Union Serverless accepts API keys only, and none is configured. Create one in Union and set "
+        "UNION_API_KEY (or union.init(api_key=...))."
+    )

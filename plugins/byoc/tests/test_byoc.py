@@ -86,3 +86,10 @@ class TestByocContract(VariantContract):
                 storage_options=store.storage_options if store else {},
                 server=server,
             )
+
+
+def test_with_no_credentials_the_device_flow_is_the_way_in():
+    at = "dns:///acme.hosted.unionai.cloud"
+    assert resolve(endpoint=at).auth_type == "DeviceFlow"
+    assert resolve(endpoint=at, api_key=base64.b64encode(b"x:c:s:o").decode()).auth_type is None
+    assert resolve(endpoint=at, client_id="c", client_secret_env_var="S").auth_type is None

@@ -63,3 +63,12 @@ class TestServerlessContract(VariantContract):
                 data_root=server.store,
                 server=server,
             )
+
+
+def test_union_authenticator_refuses_to_call_without_an_api_key():
+    from union.auth import authenticator_for
+
+    with pytest.raises(ConfigError, match="accepts API keys only, and none is configured"):
+        authenticator_for(resolve(variant="serverless"))
+    # Other deployments are left to the built-in choice.
+    assert authenticator_for(resolve(endpoint="http://127.0.0.1:1", insecure=True)) is None

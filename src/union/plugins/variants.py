@@ -223,6 +223,8 @@ def effective_auth_kind(config: Config) -> str | None:
         return "Token"
     if config.command:
         return "ExternalCommand"
+    if config.client_id and (config.client_secret_env_var or config.client_secret_location):
+        return "ClientSecret"
     return None
 
 
@@ -352,6 +354,15 @@ def hosted_defaults(config: Config, suffix: str) -> dict[str, Any]:
     return defaults
 
 
+def interactive_default(config: Config, kind: str = "DeviceFlow") -> dict[str, Any]:
+    """``{"auth_type": kind}`` when ``config`` carries no credentials at all, else nothing.
+
+    For hosted variants whose users log in: with no API key, token, command or client secret configured,
+    the device flow (which works over SSH and in notebooks) is the way in, not an unauthenticated call.
+    """
+    return {"auth_type": kind} if effective_auth_kind(config) is None else {}
+
+
 def user_set(config: Config, key: str) -> bool:
     """Whether the user (not a default) set ``key``."""
     return getattr(config, key) is not None and config.source_of(key) != "defaults"
@@ -424,6 +435,7 @@ __all__ = [
     "get_variant",
     "hosted_defaults",
     "installed_variants",
+    "interactive_default",
     "merge_layer",
     "select_variant",
     "signed_destination",
