@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import re
 import socket
 import threading
 import time
@@ -218,6 +219,15 @@ class ConnectTransport:
                 f"TLS certificates of {config.endpoint} are not verified (insecure_skip_verify): anyone "
                 "on the network path can read and change this traffic. Use ca_cert_path for a private CA.",
                 stacklevel=3,
+            )
+            # One warning above is enough: silence urllib3's per-request repeat, for this host only.
+            from urllib.parse import urlsplit
+
+            from urllib3.exceptions import InsecureRequestWarning
+
+            host = re.escape(urlsplit(base_url(config)).hostname or "")
+            warnings.filterwarnings(
+                "ignore", f"Unverified HTTPS request is being made to host '{host}'", InsecureRequestWarning
             )
             return False
         if config.ca_cert_path:

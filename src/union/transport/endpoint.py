@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from union.errors import ConfigError
+from union.redact import redact_url
 
 if TYPE_CHECKING:
     from union.config import Config
@@ -22,7 +23,8 @@ _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)(:\d{1,5})?$")
 
 
 def _fail(endpoint: str, problem: str) -> ConfigError:
-    return ConfigError(f"endpoint {endpoint!r}: {problem}. Write it as {FORMS}.")
+    shown = redact_url(endpoint) if "@" in endpoint or "?" in endpoint else endpoint
+    return ConfigError(f"endpoint {shown!r}: {problem}. Write it as {FORMS}.")
 
 
 def _check_host(endpoint: str, hostport: str) -> str:
