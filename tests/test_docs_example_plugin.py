@@ -75,4 +75,4 @@ def test_the_example_plugin_passes_the_contract_suite(installed_example, tmp_pat
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "passed" in result.stdout and " failed" not in result.stdout
     counts = result.stdout.strip().splitlines()[-1]
-    assert "11 passed" in counts, counts
+    assert "12 passed" in counts, counts

@@ -88,6 +88,17 @@ class VariantContract:
         assert chosen is not None and chosen.name == deployment.variant
         assert (configured.project, configured.domain) == (deployment.project, deployment.domain)
 
+    def test_its_endpoints_select_it_and_no_other_plugin_claims_them(self, deployment: Deployment) -> None:
+        from union.config import resolve
+        from union.plugins.variants import get_variant
+
+        variant = get_variant(deployment.variant)
+        if not variant.endpoints:
+            pytest.skip(f"the {variant.name} variant is selected by name only")
+        for pattern in variant.endpoints:
+            host = pattern.replace("*", "sample").replace("?", "x")
+            assert resolve(endpoint=f"dns:///{host}").variant == variant.name, host
+
     def test_transport_and_auth_kind(self, configured: Any, deployment: Deployment) -> None:
         from union.plugins.variants import effective_auth_kind
         from union.remote import _client
