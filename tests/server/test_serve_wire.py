@@ -531,3 +531,22 @@ def test_the_server_ticks_the_engine_with_no_client_polling(served: Served, bund
         time.sleep(0.05)
         row = store.get_run("", run_id.project, run_id.domain, run_id.name)
     assert row["phase"] == FAILED and "died" in row["error_message"]
+
+
+def test_concurrent_clients(served: Served, bundle: Bundle) -> None:
+    """Several connections creating, listing and watching runs at once: every call answers correctly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    add = bundle.deploy("add")
+
+    def client_work(i: int) -> list[int]:
+        c = served.client("proto" if i % 2 else "json")
+        ids = [c.create_run(run_request(add, a=i * 10 + k)).run.action.id.run for k in range(2)]
+        c.list_runs(runs.ListRunsRequest())
+        c.list_tasks(tasks.ListTasksRequest())
+        return [int(wait(c, run_id).action.status.phase) for run_id in ids]
+
+    with ThreadPoolExecutor(4) as pool:
+        phases = [p for result in pool.map(client_work, range(4)) for p in result]
+    assert phases == [SUCCEEDED] * 8
+    assert len(served.client().list_runs(runs.ListRunsRequest()).runs) == 8
