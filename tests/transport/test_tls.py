@@ -128,3 +128,22 @@ def test_skip_verify_is_explicit_and_warns(tls_server: Any) -> None:
         t.get_run_details(run_service_pb2.GetRunDetailsRequest(), timeout=5)
     assert len(caught) == 1  # ours, once; not urllib3's on every request
     assert len(server.requests) == 2
+
+
+def test_requests_ca_bundle_environment_is_honoured(tls_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server, ca = tls_server
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
+    with _client(server) as t:
+        t.get_run_details(run_service_pb2.GetRunDetailsRequest(), timeout=5)
+    assert len(server.requests) == 1
+
+
+def test_environment_is_scanned_once_unless_proxies_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ConnectTransport(Config(endpoint="h:1")) as t:
+        assert t._session.trust_env is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    with ConnectTransport(Config(endpoint="h:1")) as t:
+        assert t._session.trust_env is True

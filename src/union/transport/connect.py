@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import os
 import re
 import socket
 import threading
@@ -109,7 +110,13 @@ def _new_session() -> requests.Session:
             kwargs.setdefault("socket_options", _socket_options())
             super().init_poolmanager(*args, **kwargs)
 
+    import urllib.request
+
     session = requests.Session()
+    # requests re-reads proxy settings and .netrc from the environment on every call when trust_env is
+    # on (1.5 ms of a 3.5 ms local call here); only proxies matter to us, so scan once. The CA bundle
+    # variables trust_env would also read are applied in _tls_verify.
+    session.trust_env = bool(urllib.request.getproxies())
     adapter = _Adapter(pool_connections=4, pool_maxsize=32, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -240,7 +247,7 @@ class ConnectTransport:
                     "exist: point it at a PEM bundle of the CA that signed the control plane's certificate."
                 )
             return str(path)
-        return True
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
     # -- auth ---------------------------------------------------------------------------------------
 
