@@ -634,3 +634,56 @@ def test_a_stream_that_keeps_dropping_gives_up(server, connect) -> None:
                 retry=RetryPolicy(max_attempts=2, initial_backoff=0.01, max_stream_reconnects=2)
             ).watch_run_details(run_service_pb2.WatchRunDetailsRequest(run_id=RUN_ID))
         )
+
+
+def test_gzipped_error_body(server, connect) -> None:
+    body = gzip.compress(wire.WireError("failed_precondition", "task is archived").to_bytes())
+    server.handler = lambda h, s: reply(h, 400, body, "application/json", {"Content-Encoding": "gzip"})
+    with pytest.raises(errors.InvalidArgumentError, match="task is archived") as info:
+        connect().get_run_details(get_req())
+    assert info.value.code == "failed_precondition"
+
+
+def test_connection_closed_while_the_request_body_is_sent(connect) -> None:
+    """The server hangs up after a few bytes of a large body: a read is sent again on a new connection."""
+    import base64
+    import os
+
+    from union.config import Config
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    answered = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1000)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        conn.close()  # RST while the client is still writing
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as reader:
+            length = 0
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            reader.read(length)
+            body = get_details_response().SerializeToString()
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/proto\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s" % (len(body), body)
+            )
+            answered.append(length)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    request = get_req()
+    request.run_id.name = base64.b64encode(os.urandom(3_000_000)).decode()
+    try:
+        t = connect(config=Config(endpoint=f"http://127.0.0.1:{port}"))
+        assert t.get_run_details(request, timeout=8).details.action.id.run.name == "r1"
+    finally:
+        thread.join(5)
+        listener.close()
+    assert answered and answered[0] > 1_000_000

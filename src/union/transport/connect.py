@@ -402,7 +402,7 @@ class ConnectTransport:
         data: Any = None
         if wire.is_json(response.headers.get("Content-Type", "")):
             try:
-                data = json.loads(wire.decompress(body, response.headers.get("Content-Encoding")))
+                data = json.loads(body)  # already gunzipped by _read_all
             except (ValueError, errors.UnionError):
                 data = None
         parsed = wire.WireError.from_json(data, http_status=status)
