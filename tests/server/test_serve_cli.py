@@ -60,7 +60,7 @@ def test_serve_prints_url_and_stops_on_signal(tmp_path: Path, sig: signal.Signal
 
 
 def test_serve_with_auth_refuses_anonymous_calls(tmp_path: Path) -> None:
-    proc, url = _start(tmp_path, "--quiet")
+    proc, url = _start(tmp_path, "--quiet", "--concurrency", "2")
     try:
         r = requests.post(url + "/flyteidl2.task.TaskService/ListTasks", json={}, timeout=5)
         assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
@@ -74,6 +74,8 @@ def test_no_auth_is_refused_off_loopback(capsys: pytest.CaptureFixture[str], tmp
     assert main(["serve", "--host", "0.0.0.0", "--no-auth", "--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "refusing to serve without authentication on '0.0.0.0'" in err and "127.0.0.1" in err
+    assert main(["serve", "--no-auth", "--concurrency", "0", "--data-dir", str(tmp_path)]) == 1
+    assert "concurrency" in capsys.readouterr().err
 
 
 def test_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -31,6 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--public-url", help="the URL clients use to reach this server, if not http://host:port")
     p.add_argument("--max-body", type=int, default=64 * 1024 * 1024, help="largest request body in bytes")
     p.add_argument("--max-streams", type=int, default=256, help="most server streams open at once")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        help="most runs executing at once (default: $UNION_ENGINE_CONCURRENCY, else the CPU count)",
+    )
     p.add_argument("--quiet", action="store_true", help="no request log lines on stderr")
     p.set_defaults(func=run)
 
@@ -47,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         max_streams=args.max_streams,
         public_url=args.public_url,
+        concurrency=args.concurrency,
         log=not args.quiet,
     )
     server = Server(config)  # refuses --no-auth on a non-loopback host before binding anything
