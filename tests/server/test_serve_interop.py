@@ -4,6 +4,7 @@ wrote) calling ``union serve`` for every method it serves, in JSON and in binary
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,20 @@ def test_generated_clients_with_authentication(make_server: Callable[..., Served
         c.task.list_tasks(tasks.ListTasksRequest(), headers={"authorization": "Bearer wrong"})
     assert info.value.code == Code.UNAUTHENTICATED
     assert secret not in served.log_text() and token not in served.log_text()
+
+
+@pytest.mark.parametrize("proto_json", [True, False], ids=["json", "proto"])
+def test_generated_clients_with_get_and_timeouts(served: Served, proto_json: bool) -> None:
+    """connectrpc's GET form of side-effect-free calls, and its Connect-Timeout-Ms, are understood."""
+    c = Clients(served.url, proto_json=proto_json)
+    assert c.task.list_tasks(tasks.ListTasksRequest(), use_get=True) == tasks.ListTasksResponse()
+    with pytest.raises(ConnectError) as info:
+        c.run.get_run_details(
+            runs.GetRunDetailsRequest(run_id=identifier_pb2.RunIdentifier(name="missing")), use_get=True
+        )
+    assert info.value.code == Code.NOT_FOUND
+    assert c.run.list_runs(runs.ListRunsRequest(), timeout_ms=5000) == runs.ListRunsResponse()
+    deadline = time.monotonic() + 5
+    while sum(line.get("method") == "GET" for line in served.log_lines()) < 2:
+        assert time.monotonic() < deadline, served.log_text()
+        time.sleep(0.02)
