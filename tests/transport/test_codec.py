@@ -321,3 +321,15 @@ def test_constructor_checks() -> None:
         ConnectTransport(Config(endpoint="h:1", ca_cert_path="/nonexistent/ca.pem"))
     with pytest.warns(UserWarning, match="not verified"):
         ConnectTransport(Config(endpoint="h:1", insecure_skip_verify=True)).close()
+
+
+def test_truncated_gzip_is_refused() -> None:
+    packed = wire.compress(b"x" * 10_000, "gzip")
+    with pytest.raises(errors.InvalidArgumentError, match="truncated"):
+        wire.decompress(packed[:-10], "gzip")
+
+
+def test_bad_error_details_are_dropped_not_fatal() -> None:
+    details = [{"type": "a", "value": "!!!"}, {"type": "b", "value": "-_8"}, {"type": "c", "value": "A"}]
+    error = wire.WireError.from_json({"code": "internal", "message": "m", "details": details})
+    assert error == wire.WireError("internal", "m", [("b", b"\xfb\xff")])

@@ -84,6 +84,7 @@ _CODE_TO_ERROR: dict[str, type[errors.TransportError]] = {
 }
 
 RETRYABLE_CODES = frozenset({"unavailable", "resource_exhausted"})
+_URLSAFE = str.maketrans("-_", "+/")
 
 
 @dataclass
@@ -125,7 +126,13 @@ class WireError:
             for item in data.get("details") or []:
                 if isinstance(item, Mapping) and isinstance(item.get("value"), str):
                     raw = item["value"]
-                    details.append((str(item.get("type", "")), base64.b64decode(raw + "=" * (-len(raw) % 4))))
+                    try:  # standard or URL-safe base64, padding optional; a bad detail is dropped
+                        value = base64.b64decode(
+                            raw.translate(_URLSAFE) + "=" * (-len(raw) % 4), validate=True
+                        )
+                    except ValueError:
+                        continue
+                    details.append((str(item.get("type", "")), value))
             return cls(str(data["code"]), str(data.get("message") or ""), details)
         return cls(code_for_http(http_status), f"HTTP {http_status}")
 
@@ -187,6 +194,8 @@ def decompress(data: bytes, encoding: str | None, *, limit: int | None = None) -
         return data
     if encoding != "gzip":
         raise errors.UnimplementedError(f"unsupported compression {encoding!r}; use gzip or identity.")
+    if not data:
+        return data
     import zlib
 
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -196,6 +205,8 @@ def decompress(data: bytes, encoding: str | None, *, limit: int | None = None) -
         raise errors.InvalidArgumentError(f"corrupt gzip body: {exc}", code="invalid_argument") from exc
     if limit and inflater.unconsumed_tail:
         raise errors.TransportError(f"the message inflates beyond {limit} bytes", code="resource_exhausted")
+    if not inflater.eof:
+        raise errors.InvalidArgumentError("truncated gzip body", code="invalid_argument")
     return out
 
 
