@@ -687,3 +687,22 @@ def test_connection_closed_while_the_request_body_is_sent(connect) -> None:
         thread.join(5)
         listener.close()
     assert answered and answered[0] > 1_000_000
+
+
+def test_a_canary_token_never_reaches_logs_or_errors(server, connect, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    canary = "canary-7f3a9c"
+    server.handler = sequence(
+        lambda h, s: reply_error(h, "unavailable", "busy"),
+        lambda h, s: drop(h),
+        lambda h, s: reply_error(h, "unauthenticated", "expired"),
+        lambda h, s: reply_error(h, "permission_denied", "no"),
+    )
+    auth = TokenAuth(canary, fresh=canary + "-2")
+    with pytest.raises(errors.PermissionDeniedError) as info:
+        connect(authenticator=auth).get_run_details(get_req())
+    assert len(server.requests) == 4 and auth.refreshes == 1
+    assert canary not in caplog.text and canary not in str(info.value) and canary not in repr(info.value)
+    assert "retry" in caplog.text  # the retries were logged, without the token

@@ -287,7 +287,8 @@ class ConnectTransport:
         except errors.UnionError:
             raise
         except Exception as exc:
-            log.warning("refreshing the credential failed: %s", redact_text(str(exc)))
+            # the type only: an authenticator's error text may quote what it was refreshing
+            log.warning("refreshing the credential failed (%s)", type(exc).__name__)
             return False
 
     # -- plumbing -----------------------------------------------------------------------------------
