@@ -706,3 +706,21 @@ def test_a_canary_token_never_reaches_logs_or_errors(server, connect, caplog) ->
     assert len(server.requests) == 4 and auth.refreshes == 1
     assert canary not in caplog.text and canary not in str(info.value) and canary not in repr(info.value)
     assert "retry" in caplog.text  # the retries were logged, without the token
+
+
+def test_redirects_are_not_followed_and_say_where(server, connect) -> None:
+    server.handler = lambda h, s: reply(
+        h, 301, b"", "text/html", {"Location": "https://union.example.com/x?sig=s3cr3t"}
+    )
+    with pytest.raises(errors.TransportError, match="redirected .* https://union.example.com/x") as info:
+        connect().create_run(create_req())
+    assert "s3cr3t" not in str(info.value)
+    assert len(server.requests) == 1
+
+
+def test_unresolvable_host_says_so(connect) -> None:
+    from union.config import Config
+
+    t = connect(config=Config(endpoint="http://no-such-host.invalid:1"), retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(errors.UnavailableError, match="cannot resolve"):
+        t.get_run_details(get_req(), timeout=5)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from union import errors
-from union.redact import redact_text
+from union.redact import redact_text, redact_url
 from union.transport import wire
 from union.transport.endpoint import base_url
 from union.transport.retry import Deadline, RetryPolicy, parse_retry_after
@@ -354,9 +354,14 @@ class ConnectTransport:
                     f"{self._where(method)} did not answer within {deadline.timeout:g}s"
                 ) from None
             never_sent = _caused_by(exc, NewConnectionError, ConnectionRefusedError, socket.gaierror)
-            what = "cannot connect to" if never_sent else "lost the connection to"
+            if _caused_by(exc, socket.gaierror):
+                problem = f"cannot resolve the host of {self.url}: check the endpoint setting"
+            elif never_sent:
+                problem = f"cannot connect to {self.url} ({type(exc).__name__}): is the server up?"
+            else:
+                problem = f"lost the connection to {self.url} ({type(exc).__name__})"
             raise _Retryable(
-                errors.UnavailableError(f"{what} {self.url} ({type(exc).__name__}); is the endpoint right?"),
+                errors.UnavailableError(problem),
                 processed=not never_sent,
                 retry_after=None,
             ) from None
@@ -409,6 +414,12 @@ class ConnectTransport:
         parsed = wire.WireError.from_json(data, http_status=status)
         if isinstance(data, dict) and data.get("code") in wire.CODE_TO_HTTP:
             message = f"{self._where(method)}: {redact_text(parsed.message) or parsed.code}"
+        elif 300 <= status < 400:
+            location = redact_url(response.headers.get("Location", "") or "?")
+            message = (
+                f"{self._where(method)} redirected (HTTP {status}) to {location}: Connect calls are not "
+                "redirected; set the endpoint to the URL the server names (https:// instead of http://?)."
+            )
         else:
             message = (
                 f"{self._where(method)} answered HTTP {status} without a Connect error "
