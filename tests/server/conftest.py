@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -18,50 +17,9 @@ for folder in (HERE, HERE.parent / "engine"):
         sys.path.insert(0, str(folder))
 
 from engine_helpers import Bundle  # noqa: E402
-from raw_connect import RawConnect  # noqa: E402
+from serve_helpers import TASKS, Served  # noqa: E402
 
 from union.server.app import ServeConfig, Server  # noqa: E402
-
-TASKS = """
-import time
-
-
-def add(a: int, b: int = 1) -> int:
-    return a + b
-
-
-def sleep(seconds: float) -> float:
-    time.sleep(seconds)
-    return seconds
-
-
-def chatty(lines: int) -> int:
-    for i in range(lines):
-        print(f"out {i}", flush=True)
-    return lines
-
-
-def fail(message: str) -> int:
-    raise ValueError(message)
-"""
-
-
-class Served:
-    """A running server, its log lines, and a raw client."""
-
-    def __init__(self, server: Server, log: io.StringIO) -> None:
-        self.server = server
-        self._log = log
-        self.url = server.url
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self._log.getvalue().splitlines() if line.strip()]
-
-    def log_text(self) -> str:
-        return self._log.getvalue()
-
-    def client(self, codec: str = "json", **kwargs: Any) -> RawConnect:
-        return RawConnect(self.url, codec=codec, **kwargs)
 
 
 @pytest.fixture(scope="session", autouse=True)

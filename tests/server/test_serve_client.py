@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_helpers import Served
 
 import union
 import union.config
-from conftest import Served
 from union.errors import RunAbortedError, RunNotFoundError, RunWaitTimeoutError, TaskNotFoundError
 from union.remote import Run, Task, _client
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 from engine_helpers import Bundle, run_request
+from serve_helpers import TASKS, Served
 
 import union.config
-from conftest import TASKS, Served
 
 connectrpc = pytest.importorskip("connectrpc")
 

@@ -19,8 +19,8 @@ from flyteidl2.task import task_service_pb2 as tasks
 from flyteidl2.workflow import run_logs_service_pb2 as logs
 from flyteidl2.workflow import run_service_pb2 as runs
 from raw_connect import RawError
+from serve_helpers import Served
 
-from conftest import Served
 from union.transport import wire
 
 SUCCEEDED = phase_pb2.ACTION_PHASE_SUCCEEDED
