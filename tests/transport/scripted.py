@@ -25,6 +25,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0
 
     def message(self, cls: Any, *, json_format: bool = False) -> Any:
         body = self.body
@@ -56,7 +57,13 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                seen = Seen("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                seen = Seen(
+                    "POST",
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    self.client_address[1],
+                )
                 outer.requests.append(seen)
                 assert outer.handler is not None
                 try:

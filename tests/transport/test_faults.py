@@ -724,3 +724,19 @@ def test_unresolvable_host_says_so(connect) -> None:
     t = connect(config=Config(endpoint="http://no-such-host.invalid:1"), retry=RetryPolicy(max_attempts=1))
     with pytest.raises(errors.UnavailableError, match="cannot resolve"):
         t.get_run_details(get_req(), timeout=5)
+
+
+def test_connections_are_reused_across_unary_calls_and_streams(server, connect) -> None:
+    def handler(h: Any, seen: Any) -> None:
+        if "Watch" in seen.path:
+            stream_of(S)(h, seen)
+        else:
+            ok(h, seen)
+
+    server.handler = handler
+    t = connect()
+    for _ in range(3):
+        t.get_run_details(get_req())
+        assert phases_of(t.watch_run_details(run_service_pb2.WatchRunDetailsRequest(run_id=RUN_ID))) == [S]
+    assert len(server.requests) == 6
+    assert len({r.client_port for r in server.requests}) == 1

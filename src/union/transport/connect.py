@@ -68,6 +68,7 @@ COMPRESS_MIN_BYTES = 1024
 MAX_MESSAGE_BYTES = 128 * 1024 * 1024
 MAX_ERROR_BYTES = 64 * 1024
 READ_SIZE = 64 * 1024
+DRAIN_TIMEOUT = 0.5
 CODECS = ("proto", "json")
 
 
@@ -780,6 +781,7 @@ class _Stream(Iterator[Any]):
                         if frame.end:
                             error, _trailers = wire.parse_end_stream(payload)
                             if error is None:
+                                self._drain()
                                 return
                             if error.code in wire.RETRYABLE_CODES:
                                 raise _Dropped(self._exception(error))
@@ -825,6 +827,20 @@ class _Stream(Iterator[Any]):
         finally:
             if self._response is not None:
                 self._response.close()
+
+    def _drain(self) -> None:
+        """Read the little that follows the end-of-stream frame (the chunked terminator), so the
+        connection goes back to the pool instead of being closed; give up quickly on a server that lingers."""
+        raw = self._response.raw
+        if not hasattr(raw, "read1"):
+            return
+        try:
+            _arm(self._response, Deadline(DRAIN_TIMEOUT))
+            for _ in range(4):
+                if not raw.read1(READ_SIZE):
+                    return
+        except Exception:  # draining is an optimisation: the caller has its answer already
+            pass
 
     def _exception(self, error: wire.WireError) -> errors.TransportError:
         where = self._transport._where(self._method)
