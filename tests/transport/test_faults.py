@@ -740,3 +740,36 @@ def test_connections_are_reused_across_unary_calls_and_streams(server, connect) 
         assert phases_of(t.watch_run_details(run_service_pb2.WatchRunDetailsRequest(run_id=RUN_ID))) == [S]
     assert len(server.requests) == 6
     assert len({r.client_port for r in server.requests}) == 1
+
+
+def test_oversized_answer_is_refused(server, connect) -> None:
+    big = run_service_pb2.GetRunDetailsResponse()
+    big.details.action.id.run.name = "x" * 5000
+    server.handler = lambda h, s: reply_message(h, big)
+    with pytest.raises(errors.TransportError, match="exceeds 1000 bytes") as info:
+        connect(max_message_bytes=1000).get_run_details(get_req())
+    assert info.value.code == "resource_exhausted"
+
+
+def test_compression_can_be_turned_off(server, connect) -> None:
+    server.handler = lambda h, s: reply_message(h, tasks.DeployTaskResponse())
+    request = tasks.DeployTaskRequest()
+    request.task_id.name = "x" * 5000
+    connect(compress_min_bytes=None).deploy_task(request)
+    assert "content-encoding" not in server.requests[0].headers
+
+
+def test_a_watch_that_outlives_its_token_refreshes_and_reopens(server, connect) -> None:
+    def first(h: Any, seen: Any) -> None:
+        assert seen.headers["authorization"] == "Bearer stale"
+        stream_of(R, error=wire.WireError("unauthenticated", "token expired"))(h, seen)
+
+    def second(h: Any, seen: Any) -> None:
+        assert seen.headers["authorization"] == "Bearer good"
+        stream_of(R, S)(h, seen)
+
+    server.handler = sequence(first, second)
+    auth = TokenAuth("stale")
+    it = connect(authenticator=auth).watch_run_details(run_service_pb2.WatchRunDetailsRequest(run_id=RUN_ID))
+    assert phases_of(it) == [R, R, S]
+    assert auth.refreshes == 1
