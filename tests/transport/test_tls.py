@@ -147,3 +147,24 @@ def test_environment_is_scanned_once_unless_proxies_are_set(monkeypatch: pytest.
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     with ConnectTransport(Config(endpoint="h:1")) as t:
         assert t._session.trust_env is True
+
+
+def test_tls_settings_apply_to_a_shared_session_without_changing_it(tls_server: Any) -> None:
+    import requests
+
+    server, ca = tls_server
+    port = server.httpd.server_address[1]
+    session = requests.Session()
+    t = ConnectTransport(
+        Config(endpoint=f"https://127.0.0.1:{port}", ca_cert_path=str(ca)),
+        session=session,
+        authenticator=None,
+    )
+    t._auth_resolved = True
+    t.get_run_details(run_service_pb2.GetRunDetailsRequest(), timeout=5)
+    assert session.verify is True
+    plain = ConnectTransport(Config(endpoint=f"https://127.0.0.1:{port}"), session=session)
+    plain._auth_resolved = True
+    with pytest.raises(errors.UnavailableError, match="TLS"):
+        plain.get_run_details(run_service_pb2.GetRunDetailsRequest(), timeout=5)
+    session.close()

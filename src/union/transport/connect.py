@@ -177,8 +177,9 @@ def _read_chunks(response: Any, deadline: Deadline) -> Iterator[bytes]:
 class ConnectTransport:
     """The Transport for a remote control plane (see the module docstring).
 
-    ``config`` gives the endpoint, ``insecure`` and the TLS settings. ``session`` shares a
-    ``requests.Session`` (its TLS settings are left alone); ``authenticator`` is a
+    ``config`` gives the endpoint, ``insecure`` and the TLS settings (applied per request, so a shared
+    ``session`` is not modified; without TLS settings a shared session's own ``verify`` applies);
+    ``authenticator`` is a
     ``requests.auth.AuthBase`` with ``refresh() -> bool``; when omitted, ``union.auth.authenticator_for``
     picks one from the config on first use. ``codec`` is ``"proto"`` or ``"json"``.
     """
@@ -209,7 +210,10 @@ class ConnectTransport:
         self._json = codec == "json"
         self._own_session = session is None
         self._session = session if session is not None else _new_session()
-        self._verify: bool | str | None = None if session is not None else self._tls_verify(config)
+        self._verify: bool | str | None = self._tls_verify(config)
+        if self._verify is None and session is None:
+            # our session does not read the environment on each call (see _new_session): do it here
+            self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self._auth = authenticator
         self._auth_resolved = authenticator is not None
         self._auth_lock = threading.Lock()
@@ -221,7 +225,7 @@ class ConnectTransport:
         return f"ConnectTransport(endpoint={self.url!r})"
 
     @staticmethod
-    def _tls_verify(config: Config) -> bool | str:
+    def _tls_verify(config: Config) -> bool | str | None:
         if config.insecure_skip_verify:
             warnings.warn(
                 f"TLS certificates of {config.endpoint} are not verified (insecure_skip_verify): anyone "
@@ -248,7 +252,7 @@ class ConnectTransport:
                     "exist: point it at a PEM bundle of the CA that signed the control plane's certificate."
                 )
             return str(path)
-        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        return None  # the default: verify against requests' (or the session's) CA bundle
 
     # -- auth ---------------------------------------------------------------------------------------
 
