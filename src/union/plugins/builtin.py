@@ -140,11 +140,9 @@ def union_transport(config: Config) -> Transport | None:
         from union.transport.connect import ConnectTransport
 
         return ConnectTransport(config)
-    from typing import cast
-
     from union.engine.transport import EmbeddedTransport
 
-    return cast("Transport", EmbeddedTransport(config))
+    return EmbeddedTransport(config)
 
 
 @hookimpl(trylast=True)
