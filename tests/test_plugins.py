@@ -187,7 +187,6 @@ def union_transport(config):
 
 
 def test_a_plugin_supplies_the_transport(site, monkeypatch):
-    from union.errors import TransportError
     from union.transport import transport_for
 
     install_plugin(site, monkeypatch, "good_transport", TRANSPORT_PLUGIN)
@@ -195,7 +194,7 @@ def test_a_plugin_supplies_the_transport(site, monkeypatch):
     found = transport_for(resolve(endpoint="dns:///plugin.example.com"))
     assert type(found).__name__ == "RecordingTransport"
     assert found.endpoint == "dns:///plugin.example.com"
-    with pytest.raises(
-        TransportError, match="no installed plugin provides a transport for endpoint 'other:81'"
-    ):
-        transport_for(resolve(endpoint="other:81"))
+    # Any other endpoint falls through to the builtin: the Connect client.
+    from union.transport.connect import ConnectTransport
+
+    assert isinstance(transport_for(resolve(endpoint="other:81")), ConnectTransport)

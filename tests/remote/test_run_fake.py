@@ -297,12 +297,14 @@ def test_wait_watches_again_after_each_chunk(fake: FakeTransport, monkeypatch: p
     assert fake.calls.count("watch_run_details") >= 3
 
 
-def test_no_transport_for_the_endpoint_fails_before_uploading(monkeypatch: pytest.MonkeyPatch) -> None:
-    from union.errors import TransportError
+def test_an_unreachable_endpoint_is_a_typed_error_naming_it() -> None:
+    import socket
 
-    union.init(endpoint="dns:///nowhere.example:443")
-    uploads: list[object] = []
-    monkeypatch.setattr("union.storage.upload.upload_dir", lambda *a, **k: uploads.append(a))
-    with pytest.raises(TransportError, match="no installed plugin provides a transport"):
+    from union.errors import UnavailableError
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    union.init(endpoint=f"127.0.0.1:{port}", insecure=True)
+    with pytest.raises(UnavailableError, match=f"127.0.0.1:{port}"):
         union.run(rt_tasks.add, a=1)
-    assert uploads == []
