@@ -103,8 +103,10 @@ def _reset_singletons() -> None:
 
 
 @contextmanager
-def isolated_engine(name: str) -> Iterator[Engine]:
-    """A fresh embedded engine in scratch space for one benchmark (see the module docstring)."""
+def isolated_user(name: str) -> Iterator[Path]:
+    """Scratch space with its own home, data and cache dirs and no inherited ``UNION_*`` settings; the task
+    bundle is written there and put on ``sys.path``, and the config/plugin/transport singletons are reset
+    on the way in and out. Yields the scratch folder; :func:`tasks_module` imports the tasks."""
     with scratch(name) as work:
         home, bundle = work / "home", work / "bundle"
         home.mkdir()
@@ -124,24 +126,37 @@ def isolated_engine(name: str) -> Iterator[Engine]:
             ):
                 _reset_singletons()
                 sys.path.insert(0, str(bundle))
-                transport: Any = None
                 try:
-                    tasks = importlib.import_module(TASKS_MODULE)
-                    from union.engine.transport import EmbeddedTransport
-                    from union.remote import _client
-
-                    transport = _client.transport()
-                    assert isinstance(transport, EmbeddedTransport), f"not the embedded engine: {transport!r}"
-                    yield Engine(work=work, tasks=tasks, transport=transport)
+                    yield work
                 finally:
-                    if transport is not None:
-                        transport.kill_all()
-                        transport.close()
                     sys.modules.pop(TASKS_MODULE, None)
                     sys.path.remove(str(bundle))
                     _reset_singletons()
         finally:
             os.environ.update(dropped)
+
+
+def tasks_module() -> ModuleType:
+    return importlib.import_module(TASKS_MODULE)
+
+
+@contextmanager
+def isolated_engine(name: str) -> Iterator[Engine]:
+    """A fresh embedded engine in scratch space for one benchmark (see the module docstring)."""
+    with isolated_user(name) as work:
+        transport: Any = None
+        try:
+            tasks = tasks_module()
+            from union.engine.transport import EmbeddedTransport
+            from union.remote import _client
+
+            transport = _client.transport()
+            assert isinstance(transport, EmbeddedTransport), f"not the embedded engine: {transport!r}"
+            yield Engine(work=work, tasks=tasks, transport=transport)
+        finally:
+            if transport is not None:
+                transport.kill_all()
+                transport.close()
 
 
 def percentile(values: list[float], q: int) -> float:

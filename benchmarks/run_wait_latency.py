@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks._harness import Result, Target
 from benchmarks.run_common import isolated_engine, summary
@@ -21,30 +23,37 @@ SLEEP_S = 0.3
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT", "RECOVERED"}
 
 
-def run(quick: bool = False) -> list[Result]:
+def measure(n: int, tasks: Any, row: Callable[[str], Any]) -> tuple[list[float], list[float]]:
+    """Run ``tasks.sleep`` ``n`` times, one at a time, waiting on each; returns the ms from the worker's
+    ``ended_at`` (read with ``row(name)``) to ``wait()`` returning, and to the terminal phase being seen."""
     import union
 
-    n = 5 if quick else 30
     returned_ms: list[float] = []
     noticed_ms: list[float] = []
+    for i in range(n):
+        seen: list[float] = []
+
+        def on_update(r: union.remote.Run, seen: list[float] = seen) -> None:
+            if r.phase in TERMINAL and not seen:
+                seen.append(time.time())
+
+        # A slightly different length each time, so the end falls anywhere in the watcher's poll cycle.
+        run_ = union.run(tasks.sleep, seconds=SLEEP_S + (i % 7) * 0.013)
+        run_.wait(timeout=120, on_update=on_update)
+        back = time.time()
+        ended = row(run_.name)["ended_at"]
+        assert run_.phase == "SUCCEEDED" and ended, f"run {run_.name} ended {run_.phase}"
+        returned_ms.append((back - ended) * 1000)
+        noticed_ms.append((seen[0] - ended) * 1000)
+        print(f"    run {i + 1}/{n}: wait returned {returned_ms[-1]:.1f} ms after ended_at", flush=True)
+    return returned_ms, noticed_ms
+
+
+def run(quick: bool = False) -> list[Result]:
+    n = 5 if quick else 30
     with isolated_engine(NAME) as engine:
         engine.warm_up(1)
-        for i in range(n):
-            seen: list[float] = []
-
-            def on_update(r: union.remote.Run, seen: list[float] = seen) -> None:
-                if r.phase in TERMINAL and not seen:
-                    seen.append(time.time())
-
-            # A slightly different length each time, so the end falls anywhere in the watcher's poll cycle.
-            run_ = union.run(engine.tasks.sleep, seconds=SLEEP_S + (i % 7) * 0.013)
-            run_.wait(timeout=120, on_update=on_update)
-            back = time.time()
-            row = engine.row(run_.name)
-            assert run_.phase == "SUCCEEDED" and row["ended_at"], f"run {run_.name} ended {run_.phase}"
-            returned_ms.append((back - row["ended_at"]) * 1000)
-            noticed_ms.append((seen[0] - row["ended_at"]) * 1000)
-            print(f"    run {i + 1}/{n}: wait returned {returned_ms[-1]:.1f} ms after ended_at", flush=True)
+        returned_ms, noticed_ms = measure(n, engine.tasks, engine.row)
     return [
         Result(
             name=NAME,

@@ -9,8 +9,6 @@ The engine's SQLite file is read directly only to learn when a worker recorded a
 
 from __future__ import annotations
 
-import importlib
-import os
 import signal
 import sqlite3
 import subprocess
@@ -22,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from benchmarks._harness import env, scratch
-from benchmarks.run_common import TASKS_MODULE, TASKS_SOURCE, _reset_singletons
+from benchmarks.run_common import isolated_user, tasks_module
 
 
 @dataclass
@@ -83,36 +80,13 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 @contextmanager
 def served(name: str) -> Iterator[Served]:
     """``union serve`` in its own process plus this process configured to use it (module docstring)."""
-    with scratch(name) as work:
-        home, bundle, data_dir = work / "home", work / "bundle", work / "server"
-        home.mkdir()
-        bundle.mkdir()
-        (bundle / f"{TASKS_MODULE}.py").write_text(TASKS_SOURCE)
-        dropped = {
-            k: os.environ.pop(k)
-            for k in list(os.environ)
-            if k.startswith("UNION_") or k == "PYTHONDONTWRITEBYTECODE"
-        }
+    with isolated_user(name) as work:
+        data_dir = work / "server"
+        proc, url = start_server(data_dir, work / "serve.log")
         try:
-            with env(
-                HOME=str(home),
-                UNION_DATA_DIR=str(work / "data"),
-                UNION_CACHE_DIR=str(work / "cache"),
-                PYTHONPYCACHEPREFIX=str(work / "pycache"),
-            ):
-                proc, url = start_server(data_dir, work / "serve.log")
-                _reset_singletons()
-                sys.path.insert(0, str(bundle))
-                try:
-                    import union
+            import union
 
-                    union.init(endpoint=url, insecure=True)
-                    tasks = importlib.import_module(TASKS_MODULE)
-                    yield Served(work=work, url=url, data_dir=data_dir, tasks=tasks, process=proc)
-                finally:
-                    sys.modules.pop(TASKS_MODULE, None)
-                    sys.path.remove(str(bundle))
-                    _reset_singletons()
-                    stop_server(proc)
+            union.init(endpoint=url, insecure=True)
+            yield Served(work=work, url=url, data_dir=data_dir, tasks=tasks_module(), process=proc)
         finally:
-            os.environ.update(dropped)
+            stop_server(proc)

@@ -10,39 +10,23 @@ fetching the outputs. Baseline: the same measurement against the embedded engine
 from __future__ import annotations
 
 import os
-import time
 
 from benchmarks._harness import Result, Target
 from benchmarks.run_common import isolated_engine, summary
+from benchmarks.run_wait_latency import SLEEP_S, measure
 from benchmarks.serve_common import served
 
 NAME = "serve_run_wait"
-SLEEP_S = 0.3
-
-
-def latencies(n: int, tasks: object, row: object) -> list[float]:
-    import union
-
-    out: list[float] = []
-    for i in range(n):
-        run_ = union.run(tasks.sleep, seconds=SLEEP_S + (i % 7) * 0.013)  # type: ignore[attr-defined]
-        run_.wait(timeout=120)
-        back = time.time()
-        ended = row(run_.name)["ended_at"]  # type: ignore[operator]
-        assert run_.phase == "SUCCEEDED" and ended, f"run {run_.name} ended {run_.phase}"
-        out.append((back - ended) * 1000)
-        print(f"    run {i + 1}/{n}: wait returned {out[-1]:.1f} ms after ended_at", flush=True)
-    return out
 
 
 def run(quick: bool = False) -> list[Result]:
     n = 5 if quick else 30
     with served(NAME) as server:
-        latencies(2, server.tasks, server.row)  # warm: deploy, bytecode caches, connections
-        wire_ms = latencies(n, server.tasks, server.row)
+        measure(2, server.tasks, server.row)  # warm: deploy, bytecode caches, connections
+        wire_ms, wire_seen_ms = measure(n, server.tasks, server.row)
     with isolated_engine(NAME) as engine:
         engine.warm_up(1)
-        local_ms = latencies(n, engine.tasks, engine.row)
+        local_ms, _ = measure(n, engine.tasks, engine.row)
     return [
         Result(
             name=NAME,
@@ -59,6 +43,7 @@ def run(quick: bool = False) -> list[Result]:
             ],
             details={
                 "wire_ms": summary(wire_ms),
+                "wire_terminal_phase_seen_ms": summary(wire_seen_ms),
                 "embedded_ms": summary(local_ms),
                 "loadavg_1min_at_end": round(os.getloadavg()[0], 2),
                 "runs": n,
