@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ REMOTE_TESTS = Path(__file__).parent / "remote"
 def isolated_user(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
-    """Fresh data, cache and home directories, and the plugin/config singletons reset around each test."""
+    """Fresh data, cache and home directories, the plugin/config singletons reset around each test, and no
+    real OS keyring (tokens go to the isolated file cache unless a test installs a fake keyring)."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
         if name.startswith("UNION_"):
@@ -33,9 +35,26 @@ def isolated_user(
 
     union.config.reset()
     union.plugins.reset()
-    yield home
+    with _no_real_keyring():
+        yield home
     union.config.reset()
     union.plugins.reset()
+
+
+@contextlib.contextmanager
+def _no_real_keyring() -> Iterator[None]:
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        yield
+        return
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(before)
 
 
 # -- object-store servers, started once per session and only when a test asks for one --------------

@@ -16,21 +16,6 @@ from union import errors
 from union.server.app import ServeConfig, Server
 
 
-@pytest.fixture(autouse=True)
-def no_real_keyring() -> Iterator[None]:
-    """Tokens go to the (isolated) file cache, never to this machine's keyring."""
-    try:
-        import keyring
-        from keyring.backends import fail
-    except ImportError:
-        yield
-        return
-    before = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(before)
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     log = io.StringIO()
