@@ -57,6 +57,23 @@ def _no_real_keyring() -> Iterator[None]:
         keyring.set_keyring(before)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def worker_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Let worker processes cache compiled modules in a temporary folder when the environment forbids
+    writing them next to the sources (PYTHONDONTWRITEBYTECODE): otherwise every worker recompiles
+    protobuf, flyteidl2 and fsspec from source, which dominates a run's cost."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        yield
+        return
+    saved = os.environ.pop("PYTHONDONTWRITEBYTECODE")
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
+    try:
+        yield
+    finally:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = saved
+        os.environ.pop("PYTHONPYCACHEPREFIX", None)
+
+
 # -- object-store servers, started once per session and only when a test asks for one --------------
 
 SERVER_FIXTURES = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,23 +89,6 @@ def roundtrip_file(path: Path) -> Path:
 def roundtrip_dir(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 """
-
-
-@pytest.fixture(scope="session", autouse=True)
-def worker_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Let worker processes cache compiled modules in a temporary folder when the environment forbids
-    writing them next to the sources (PYTHONDONTWRITEBYTECODE): otherwise every worker recompiles
-    protobuf, flyteidl2 and fsspec from source, which dominates a run's cost."""
-    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        yield
-        return
-    saved = os.environ.pop("PYTHONDONTWRITEBYTECODE")
-    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
-    try:
-        yield
-    finally:
-        os.environ["PYTHONDONTWRITEBYTECODE"] = saved
-        os.environ.pop("PYTHONPYCACHEPREFIX", None)
 
 
 @pytest.fixture

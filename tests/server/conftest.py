@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,21 +19,6 @@ from engine_helpers import Bundle  # noqa: E402
 from serve_helpers import TASKS, Served  # noqa: E402
 
 from union.server.app import ServeConfig, Server  # noqa: E402
-
-
-@pytest.fixture(scope="session", autouse=True)
-def worker_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Workers compile protobuf & co. once into a temporary cache when bytecode writing is off."""
-    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        yield
-        return
-    saved = os.environ.pop("PYTHONDONTWRITEBYTECODE")
-    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
-    try:
-        yield
-    finally:
-        os.environ["PYTHONDONTWRITEBYTECODE"] = saved
-        os.environ.pop("PYTHONPYCACHEPREFIX", None)
 
 
 @pytest.fixture
