@@ -121,16 +121,45 @@ def test_spec_follows_the_contract() -> None:
     assert [v.key for v in template.interface.outputs.variables] == ["o0", "o1"]
 
 
+HEAVY = (
+    "google.protobuf",
+    "flyteidl2",
+    "s3fs",
+    "gcsfs",
+    "adlfs",
+    "fsspec",
+    "requests",
+    "urllib3",
+    "keyring",
+    "connectrpc",
+    "http.server",
+    "socketserver",
+    "union.server",
+    "union.auth",
+    "union.transport.connect",
+    "union.transport.wire",
+    "union.storage.signed",
+)
+
+
 def test_import_union_stays_light() -> None:
+    """Neither importing union nor pointing it at a remote endpoint loads protobuf, the HTTP client, auth,
+    keyring or the server: they come with the first remote call."""
     import subprocess
     import sys
 
     code = (
-        "import sys, union, union.remote; union.task; "
-        "print(sorted(m for m in sys.modules if m.startswith(('google.protobuf', 'flyteidl2', 's3fs', 'gcsfs', 'adlfs'))))"
+        "import sys, union, union.remote, union.errors; union.task; "
+        "from union.remote import Run, Task; "
+        "union.init(endpoint='https://example.invalid', api_key=None); "
+        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+    # The check itself works: a remote call's modules are seen.
+    code = f"import sys, union.transport.connect; print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "union.transport.connect" in done.stdout
 
 
 def test_a_huge_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
