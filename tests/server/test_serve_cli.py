@@ -45,6 +45,7 @@ def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
 def test_serve_prints_url_and_stops_on_signal(tmp_path: Path, sig: signal.Signals) -> None:
     proc, url = _start(tmp_path, "--no-auth")
     try:
+        assert url.startswith("http://127.0.0.1:")  # no --host: this machine only
         assert requests.get(url + "/healthz", timeout=5).text == "ok\n"
         r = requests.post(url + "/flyteidl2.task.TaskService/ListTasks", json={}, timeout=5)
         assert r.status_code == 200
