@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -105,19 +106,25 @@ def test_an_unclaimed_endpoint_selects_no_variant(acme):
     assert config.project == "default"
 
 
-@pytest.mark.parametrize("how", ["argument", "env", "file"])
+@pytest.mark.parametrize("how", ["argument", "union.init", "env", "file", "UNION_CONFIG"])
 def test_chosen_by_name_from_every_source(acme, monkeypatch, tmp_path, how):
+    import union
+
     kwargs = {"endpoint": "localhost:8080"}  # a name beats the endpoint patterns
-    if how == "argument":
+    if how in ("argument", "union.init"):
         kwargs["variant"] = "acme"
     elif how == "env":
         monkeypatch.setenv("UNION_VARIANT", "acme")
     else:
         path = tmp_path / "c.yaml"
         path.write_text("variant: acme\n")
-        kwargs["config_file"] = str(path)
-    config = resolve(**kwargs)
+        if how == "file":
+            kwargs["config_file"] = str(path)
+        else:
+            monkeypatch.setenv("UNION_CONFIG", str(path))
+    config = union.init(**kwargs) if how == "union.init" else resolve(**kwargs)
     assert config.variant == "acme" and config.project == "acme-proj"
+    assert config.source_of("variant") != "defaults"
 
 
 def test_a_variant_whose_plugin_is_missing_names_the_extra(monkeypatch):
@@ -130,8 +137,12 @@ def test_a_variant_whose_plugin_is_missing_names_the_extra(monkeypatch):
         return [ep for ep in real(**kwargs) if ep.name != "byoc"]
 
     monkeypatch.setattr(importlib.metadata, "entry_points", without_byoc)
-    with pytest.raises(ConfigError, match=r"variant 'byoc' is not installed.*pip install 'union\[byoc\]'"):
+    with pytest.raises(ConfigError, match=r"variant 'byoc' is not installed") as info:
         resolve(variant="byoc")
+    # The extra, installed from this checkout: 'union[byoc]' from PyPI would be another project.
+    message = str(info.value)
+    assert f"pip install -e '{Path(__file__).resolve().parent.parent}[byoc]'" in message
+    assert "'union[" not in message
     with pytest.raises(ConfigError, match=r"unknown variant 'byok2'. Did you mean 'byok'\?"):
         resolve(variant="byok2")
 
@@ -230,6 +241,23 @@ def test_cli_plugins_lists_variants(acme, capsys):
     variants = {v["name"]: v for v in rows["variant_acme"]["variants"]}
     assert variants["acme"]["storage"] == "signed"
     assert variants["acme"]["auth"] == "ApiKey, DeviceFlow"
+    assert variants["acme"]["transport"] == "Connect"
+    assert rows["union.builtin"]["variants"][0]["transport"] == "embedded engine"
+    # The table shows what each variant provides: transport, auth, storage.
+    assert main(["plugins"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    header = next(line for line in table if line.startswith("VARIANT"))
+    assert header.split()[:7] == [
+        "VARIANT",
+        "PLUGIN",
+        "ENDPOINTS",
+        "TRANSPORT",
+        "AUTH",
+        "STORAGE",
+        "DEFAULTS",
+    ]
+    acme_row = next(line for line in table if line.startswith("acme "))
+    assert "Connect" in acme_row and "ApiKey, DeviceFlow" in acme_row and "signed" in acme_row
 
 
 @pytest.mark.skipif(

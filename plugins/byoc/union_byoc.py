@@ -12,25 +12,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from union.plugins import hookimpl
-from union.plugins.variants import Variant, hosted_defaults, interactive_default, variant_destination
+from union.plugins.variants import (
+    UNION_HOSTED_SUFFIX,
+    union_hosted_defaults,
+    union_hosted_variant,
+    variant_destination,
+)
 
 if TYPE_CHECKING:
     from union.config import Config
+    from union.plugins.variants import Variant
     from union.storage.destination import UploadDestination
     from union.transport import Transport
 
 NAME = "byoc"
-HOSTED_SUFFIX = ".hosted.unionai.cloud"
+HOSTED_SUFFIX = UNION_HOSTED_SUFFIX
 
-VARIANT = Variant(
-    name=NAME,
-    description="Union BYOC: control plane hosted by Union, data in your cloud bucket (signed URLs or direct)",
-    extra="byoc",
-    endpoints=("*" + HOSTED_SUFFIX,),
-    defaults={"project": "flytesnacks", "domain": "development"},
-    # Pkce too: configs written for Union's hosted deployments often say authType: Pkce (browser login).
-    auth_kinds=("ApiKey", "ClientSecret", "DeviceFlow", "Pkce"),
+# Endpoint form, auth kinds and defaults are those of every Union-hosted variant (shared with byok).
+VARIANT = union_hosted_variant(
+    NAME,
+    "Union BYOC: control plane hosted by Union, data in your cloud bucket (signed URLs or direct)",
     storage="signed-or-direct",
+    claims_hosts=True,
 )
 
 
@@ -41,10 +44,10 @@ def union_variants() -> list[Variant]:
 
 @hookimpl
 def union_config_defaults(config: Config) -> dict[str, object] | None:
+    """The org from the hosted endpoint (or endpoint and org from the API key); no credentials: device flow."""
     if config.variant != NAME:
         return None
-    # No credentials configured: log in with the device flow rather than call unauthenticated.
-    return {**hosted_defaults(config, HOSTED_SUFFIX), **interactive_default(config)}
+    return union_hosted_defaults(config)
 
 
 @hookimpl

@@ -12,24 +12,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from union.plugins import hookimpl
-from union.plugins.variants import Variant, hosted_defaults, interactive_default, variant_destination
+from union.plugins.variants import union_hosted_defaults, union_hosted_variant, variant_destination
 
 if TYPE_CHECKING:
     from union.config import Config
+    from union.plugins.variants import Variant
     from union.storage.destination import UploadDestination
     from union.transport import Transport
 
 NAME = "byok"
 
-VARIANT = Variant(
-    name=NAME,
-    description="Union BYOK: control plane hosted by Union, data in your own object store (direct fsspec)",
-    extra="byok",
-    endpoints=(),  # the same hosts as byoc: chosen by name only
-    defaults={"project": "flytesnacks", "domain": "development"},
-    # Pkce too: configs written for Union's hosted deployments often say authType: Pkce (browser login).
-    auth_kinds=("ApiKey", "ClientSecret", "DeviceFlow", "Pkce"),
+# Endpoint form, auth kinds and defaults are those of every Union-hosted variant (shared with byoc); byok
+# claims no endpoint, as its hosts are byoc's: it is chosen by name only.
+VARIANT = union_hosted_variant(
+    NAME,
+    "Union BYOK: control plane hosted by Union, data in your own object store (direct fsspec)",
     storage="direct",
+    claims_hosts=False,
 )
 
 
@@ -43,8 +42,7 @@ def union_config_defaults(config: Config) -> dict[str, object] | None:
     """The org from the hosted endpoint (or endpoint and org from the API key), as for BYOC."""
     if config.variant != NAME:
         return None
-    # No credentials configured: log in with the device flow rather than call unauthenticated.
-    return {**hosted_defaults(config, ".hosted.unionai.cloud"), **interactive_default(config)}
+    return union_hosted_defaults(config)
 
 
 @hookimpl

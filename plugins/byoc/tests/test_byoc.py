@@ -29,6 +29,25 @@ def test_an_api_key_alone_names_endpoint_and_org():
     assert "s3cret" not in repr(config)
 
 
+def test_union_config_names_the_hosted_endpoint(tmp_path, monkeypatch):
+    path = tmp_path / "union.yaml"
+    path.write_text("admin:\n  endpoint: dns:///acme.hosted.unionai.cloud\n  authType: ClientSecret\n")
+    monkeypatch.setenv("UNION_CONFIG", str(path))
+    config = resolve()
+    assert (config.variant, config.org, config.project, config.domain) == (
+        "byoc",
+        "acme",
+        "flytesnacks",
+        "development",
+    )
+    assert (config.config_file, config.auth_type) == (str(path), "ClientSecret")
+
+
+def test_an_api_key_that_does_not_decode_names_no_endpoint():
+    with pytest.raises(ConfigError, match="no endpoint is configured"):
+        resolve(variant="byoc", api_key="not-a-key")
+
+
 def test_auth_kinds():
     at = "dns:///acme.hosted.unionai.cloud"
     for kind in ("ApiKey", "ClientSecret", "DeviceFlow", "Pkce"):
@@ -66,15 +85,10 @@ class TestByocContract(VariantContract):
             store=f"{store.raw_data_prefix}/server" if store else None,
             storage_options=store.storage_options if store else None,
         ) as server:
-            settings = {
-                "variant": "byoc",  # the real endpoint (<org>.hosted.unionai.cloud) is not reachable here
-                "endpoint": server.url,
-                "insecure": True,
-                "api_key": server.api_key(),
-            }
+            # The variant by name: the real endpoint (<org>.hosted.unionai.cloud) is not reachable here.
+            settings = server.client_settings("byoc")
             if store is not None:
-                settings["raw_data_prefix"] = f"{store.raw_data_prefix}/server"
-                settings["storage_options"] = store.storage_options
+                settings.update(raw_data_prefix=server.store, storage_options=store.storage_options)
             yield Deployment(
                 variant="byoc",
                 settings=settings,

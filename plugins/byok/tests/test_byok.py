@@ -28,11 +28,17 @@ def test_direct_to_a_custom_endpoint_and_a_missing_prefix_names_the_setting():
     options = {"client_kwargs": {"endpoint_url": "http://minio.internal:9000"}}
     config = resolve(variant="byok", endpoint=at, raw_data_prefix="s3://own/data", storage_options=options)
     assert dict(config.storage_options) == options
+    direct = upload_destination(config)
+    assert direct.protocol.name == "s3" and direct.root.startswith("own/data")
     with pytest.raises(ConfigError, match=r"uploads straight to your bucket.*storage.raw_data_prefix"):
         upload_destination(resolve(variant="byok", endpoint=at))
 
 
 def test_auth_kinds():
+    at = "dns:///a.hosted.unionai.cloud"
+    for kind in ("ApiKey", "ClientSecret", "DeviceFlow", "Pkce"):  # as byoc
+        assert resolve(variant="byok", endpoint=at, auth_type=kind).auth_type == kind
+    assert resolve(variant="byok", endpoint=at).auth_type == "DeviceFlow"  # no credentials: log in
     with pytest.raises(ConfigError, match="does not work with the byok variant"):
         resolve(variant="byok", endpoint="dns:///a.hosted.unionai.cloud", token="t")
 
@@ -46,14 +52,9 @@ class TestByokContract(VariantContract):
         ) as server:
             yield Deployment(
                 variant="byok",
-                settings={
-                    "variant": "byok",
-                    "endpoint": server.url,
-                    "insecure": True,
-                    "api_key": server.api_key(),
-                    "raw_data_prefix": prefix,
-                    "storage_options": fake_gcs.storage_options,
-                },
+                settings=server.client_settings(
+                    "byok", raw_data_prefix=prefix, storage_options=fake_gcs.storage_options
+                ),
                 project="flytesnacks",
                 domain="development",
                 auth_kind="ApiKey",

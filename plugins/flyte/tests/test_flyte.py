@@ -101,6 +101,10 @@ def test_direct_storage_needs_a_bucket_and_auth_kinds():
         upload_destination(resolve(variant="flyte", endpoint="localhost:30080"))
     with pytest.raises(ConfigError, match="does not work with the flyte variant"):
         resolve(endpoint="localhost:30080", auth_type="ApiKey")
+    # None, or OAuth2: PKCE, device flow, client secret (and an external command).
+    for kind in ("None", "Pkce", "DeviceFlow", "ClientSecret", "ExternalCommand"):
+        assert resolve(endpoint="localhost:30080", auth_type=kind).auth_type == kind
+    assert resolve(endpoint="localhost:30080").auth_type is None, "no auth unless configured"
 
 
 class TestFlyteContract(VariantContract):

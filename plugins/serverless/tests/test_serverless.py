@@ -50,12 +50,7 @@ class TestServerlessContract(VariantContract):
             yield Deployment(
                 variant="serverless",
                 # The endpoint is the only thing a test changes: the real one is not reachable from here.
-                settings={
-                    "variant": "serverless",
-                    "endpoint": server.url,
-                    "insecure": True,
-                    "api_key": server.api_key(),
-                },
+                settings=server.client_settings("serverless"),
                 project="default",
                 domain="development",
                 auth_kind="ApiKey",

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 StorageMode = Literal["local", "signed", "direct", "signed-or-direct"]
 STORAGE_MODES: tuple[str, ...] = ("local", "signed", "direct", "signed-or-direct")
 EMBEDDED = "embedded"
+UNION_HOSTED_SUFFIX = ".hosted.unionai.cloud"
+UNION_HOSTED_AUTH_KINDS: tuple[str, ...] = ("ApiKey", "ClientSecret", "DeviceFlow", "Pkce")
 
 # The variants this repository ships as plugins, and the core extra that installs each. A variant named
 # here but not installed is reported with its install command instead of "unknown variant".
@@ -90,7 +92,7 @@ class Variant:
 
     @property
     def install_hint(self) -> str:
-        return f"pip install 'union[{self.extra}]'" if self.extra else f"install the plugin for {self.name}"
+        return install_command(self.extra) if self.extra else f"install the plugin for {self.name}"
 
     def provides(self) -> dict[str, str]:
         """What ``union plugins`` shows: transport, auth and storage in a few words."""
@@ -164,7 +166,7 @@ def get_variant(name: str) -> Variant:
         )
     if name in KNOWN_EXTRAS:
         raise ConfigError(
-            f"variant {name!r} is not installed. Install its plugin: pip install 'union[{KNOWN_EXTRAS[name]}]' "
+            f"variant {name!r} is not installed. Install its plugin: {install_command(KNOWN_EXTRAS[name])} "
             f"(installed variants: {names})."
         )
     import difflib
@@ -175,6 +177,18 @@ def get_variant(name: str) -> Variant:
         f"unknown variant {name!r}.{hint} Installed variants: {names}; "
         f"installable: {', '.join(KNOWN_EXTRAS)}."
     )
+
+
+def install_command(extra: str) -> str:
+    """How to install the core's ``extra`` from union's repository, never by name from PyPI.
+
+    The ``union`` on PyPI is an unrelated SDK, so ``pip install 'union[byoc]'`` would install the wrong
+    project. Where the core runs from a checkout (an editable install) the command names that checkout.
+    """
+    root = Path(__file__).resolve().parents[3]
+    if (root / "plugins" / extra / "pyproject.toml").is_file():
+        return f"pip install -e '{root}[{extra}]'"
+    return f"pip install -e '.[{extra}]' in a checkout of union's repository"
 
 
 def _switched_off(name: str) -> str | None:
@@ -215,17 +229,10 @@ def select_variant(config: Config) -> Variant | None:
 
 def effective_auth_kind(config: Config) -> str | None:
     """The auth kind ``config`` asks for: ``auth_type``, else implied by the credentials given; None: unsaid."""
-    if config.auth_type:
-        return config.auth_type
-    if config.api_key:
-        return "ApiKey"
-    if config.token:
-        return "Token"
-    if config.command:
-        return "ExternalCommand"
-    if config.client_id and (config.client_secret_env_var or config.client_secret_location):
-        return "ClientSecret"
-    return None
+    from union.auth import infer_auth_type
+
+    kind = infer_auth_type(config)
+    return kind if config.auth_type or kind != "None" else None
 
 
 def check_auth(variant: Variant, config: Config) -> None:
@@ -316,37 +323,25 @@ def check_endpoint(variant: Variant | None, config: Config) -> None:
     )
 
 
-def decode_api_key(key: str) -> tuple[str, str] | None:
-    """``(endpoint, org)`` from an API key (base64 of ``endpoint:client_id:client_secret:org``), or None."""
-    import base64
-    import binascii
-
-    text = key.strip()
-    for decode in (base64.urlsafe_b64decode, base64.b64decode):
-        try:
-            raw = decode(text + "=" * (-len(text) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            continue
-        parts = raw.rsplit(":", 3)
-        if len(parts) == 4 and parts[0]:
-            return parts[0], parts[3]
-    return None
-
-
-def hosted_defaults(config: Config, suffix: str) -> dict[str, Any]:
+def hosted_defaults(config: Config, suffix: str = UNION_HOSTED_SUFFIX) -> dict[str, Any]:
     """For Union-hosted variants: the org from a ``<org><suffix>`` host; endpoint and org from an API key.
 
     An API key carries its endpoint, so ``UNION_API_KEY`` alone is enough to reach a hosted deployment.
+    A key that does not decode adds nothing here: authentication reports it, naming the setting.
     """
+    from union.auth.apikey import decode_api_key
+
     defaults: dict[str, Any] = {}
     endpoint = config.endpoint
     if endpoint is None and config.api_key:
-        decoded = decode_api_key(config.api_key)
-        if decoded is not None:
-            endpoint, org = decoded
-            defaults["endpoint"] = endpoint
-            if org:
-                defaults["org"] = org
+        try:
+            key = decode_api_key(config.api_key)
+        except ConfigError:
+            key = None
+        if key is not None:
+            endpoint = defaults["endpoint"] = key.endpoint
+            if key.org:
+                defaults["org"] = key.org
     if endpoint is not None:
         host = endpoint_host(endpoint)[0]
         if host.endswith(suffix) and len(host) > len(suffix):
@@ -361,6 +356,31 @@ def interactive_default(config: Config, kind: str = "DeviceFlow") -> dict[str, A
     the device flow (which works over SSH and in notebooks) is the way in, not an unauthenticated call.
     """
     return {"auth_type": kind} if effective_auth_kind(config) is None else {}
+
+
+def union_hosted_variant(name: str, description: str, *, storage: StorageMode, claims_hosts: bool) -> Variant:
+    """A variant whose control plane Union hosts at ``dns:///<org>.hosted.unionai.cloud`` (BYOC, BYOK).
+
+    They share the endpoint form, the auth kinds (API key, client credentials, device flow, and PKCE,
+    which existing configs name), the defaults (project ``flytesnacks``, domain ``development``) and
+    :func:`union_hosted_defaults`; they differ in where data goes. Only one of them may claim the hosted
+    hosts (``claims_hosts``): the others are selected by name.
+    """
+    return Variant(
+        name=name,
+        description=description,
+        extra=name,
+        endpoints=("*" + UNION_HOSTED_SUFFIX,) if claims_hosts else (),
+        defaults={"project": "flytesnacks", "domain": "development"},
+        auth_kinds=UNION_HOSTED_AUTH_KINDS,
+        storage=storage,
+    )
+
+
+def union_hosted_defaults(config: Config) -> dict[str, Any]:
+    """A Union-hosted variant's computed defaults: :func:`hosted_defaults`, and the device flow when no
+    credentials are configured (rather than an unauthenticated call)."""
+    return {**hosted_defaults(config), **interactive_default(config)}
 
 
 def user_set(config: Config, key: str) -> bool:
@@ -425,20 +445,24 @@ __all__ = [
     "EMBEDDED",
     "KNOWN_EXTRAS",
     "STORAGE_MODES",
+    "UNION_HOSTED_AUTH_KINDS",
+    "UNION_HOSTED_SUFFIX",
     "StorageMode",
     "Variant",
     "check_auth",
     "check_endpoint",
-    "decode_api_key",
     "effective_auth_kind",
     "endpoint_host",
     "get_variant",
     "hosted_defaults",
+    "install_command",
     "installed_variants",
     "interactive_default",
     "merge_layer",
     "select_variant",
     "signed_destination",
+    "union_hosted_defaults",
+    "union_hosted_variant",
     "user_set",
     "variant_config_file",
     "variant_destination",

@@ -62,6 +62,14 @@ class RunningServer:
         key: str = self.server.auth.create_api_key(name, endpoint=self.url, org=org)
         return key
 
+    def client_settings(self, variant: str, **extra: Any) -> dict[str, Any]:
+        """The ``union.init`` settings of a client of this server: ``variant``, the server's plain-HTTP
+        endpoint and, when auth is on, a fresh API key; ``extra`` adds settings or overrides these."""
+        settings: dict[str, Any] = {"variant": variant, "endpoint": self.url, "insecure": True}
+        if self.auth:
+            settings["api_key"] = self.api_key()
+        return {**settings, **extra}
+
 
 @contextlib.contextmanager
 def serve(

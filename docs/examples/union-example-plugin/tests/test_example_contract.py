@@ -17,12 +17,7 @@ class TestExampleContract(VariantContract):
         with serve(tmp_path_factory.mktemp("example"), auth=True) as server:
             yield Deployment(
                 variant="example",
-                settings={
-                    "variant": "example",
-                    "endpoint": server.url,
-                    "insecure": True,
-                    "api_key": server.api_key(),
-                },
+                settings=server.client_settings("example"),
                 project="examples",
                 domain="development",
                 auth_kind="ApiKey",
