@@ -138,6 +138,8 @@ def test_our_client_calls_every_method(
     (url,) = link.pre_signed_urls.signed_url
     bundle_path = bundle.uri.removeprefix(served.server.store).strip("/")
     assert url.startswith(f"{served.url}/_data/{bundle_path}") and "sig=" in url
+    folder = requests.get(url, timeout=10)  # a code bundle is a tree: docs/storage.md says what a GET gets
+    assert folder.status_code == 404 and "folder" in folder.text
 
     # AuthMetadataService and IdentityService (auth off: anonymous)
     meta = c.get_oauth2_metadata(auth_service_pb2.GetOAuth2MetadataRequest())
