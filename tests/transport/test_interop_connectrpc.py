@@ -13,6 +13,7 @@ import socketserver
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -288,3 +289,14 @@ def test_deadline_against_a_slow_method(client: ConnectTransport) -> None:
 def test_a_service_the_server_lacks_is_unimplemented(client: ConnectTransport) -> None:
     with pytest.raises(errors.UnimplementedError, match="HTTP 404"):
         client.create_upload_location(dataproxy.CreateUploadLocationRequest())
+
+
+def test_the_interop_tests_use_the_pinned_connectrpc() -> None:
+    """pyproject's dev extra pins connect-python to the version flyteidl2's stubs were generated for."""
+    import importlib.metadata
+    import re
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    pinned = re.search(r'"connect-python==([^"]+)"', pyproject)
+    assert pinned is not None
+    assert importlib.metadata.version("connect-python") == pinned.group(1) == "0.9.0"
