@@ -74,5 +74,33 @@ def test_the_example_plugin_passes_the_contract_suite(installed_example, tmp_pat
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "passed" in result.stdout and " failed" not in result.stdout
+    # Every contract test ran (none skipped: the example has endpoints, refuses auth kinds, runs tasks),
+    # plus the example's own test.
+    from union.testing import VariantContract
+
+    expected = sum(name.startswith("test_") for name in dir(VariantContract)) + 1
     counts = result.stdout.strip().splitlines()[-1]
-    assert "12 passed" in counts, counts
+    assert f"{expected} passed" in counts, counts
+
+
+def _code_lines(text: str) -> list[str]:
+    """Lines of code without comments, indentation or type annotations' signature lines."""
+    lines = []
+    for raw in text.splitlines():
+        line = raw.split("  #", 1)[0].strip()
+        if line and not line.startswith(("#", "def ")):
+            lines.append(line)
+    return lines
+
+
+def test_the_guides_code_is_the_examples_code():
+    """The guide's module snippets are the example's code (signatures aside: the example is typed)."""
+    import re
+
+    guide = (ROOT / "docs" / "plugin-authors.md").read_text()
+    module = set(_code_lines((EXAMPLE / "union_example.py").read_text()))
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", guide, re.S) if "@hookimpl" in b]
+    assert len(blocks) >= 2
+    for block in blocks:
+        for line in _code_lines(block):
+            assert line in module, line

@@ -63,3 +63,19 @@ class TestByokContract(VariantContract):
                 storage_options=fake_gcs.storage_options,
                 server=server,
             )
+
+
+def test_a_union_config_file_selects_it_by_name(tmp_path, monkeypatch):
+    path = tmp_path / "union.yaml"
+    path.write_text(
+        "variant: byok\nadmin:\n  endpoint: dns:///acme.hosted.unionai.cloud\n"
+        "storage:\n  raw_data_prefix: s3://own/data\n"
+    )
+    monkeypatch.setenv("UNION_CONFIG", str(path))
+    config = resolve()
+    assert (config.variant, config.org, config.project, config.raw_data_prefix) == (
+        "byok",
+        "acme",
+        "flytesnacks",
+        "s3://own/data",
+    )

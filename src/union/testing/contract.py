@@ -122,6 +122,27 @@ class VariantContract:
         with pytest.raises(ConfigError, match=f"does not work with the {variant.name} variant"):
             resolve(**{**dict(deployment.settings), "auth_type": refused[0]})
 
+    def test_the_server_checks_credentials_as_the_deployment_does(self, deployment: Deployment) -> None:
+        """With auth on, a call without credentials is refused (so the passing calls used the variant's);
+        with auth off it is served and the deployment sends none."""
+        import requests
+
+        server = deployment.server
+        if server is None:
+            pytest.skip("no union serve stands behind this deployment")
+        answer = requests.post(
+            f"{server.url}/flyteidl2.workflow.RunService/ListRuns",
+            json={},
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+        if server.auth:
+            assert answer.status_code == 401, answer.text[:300]
+            assert deployment.auth_kind not in (None, "None"), "auth is on: the deployment must send some"
+        else:
+            assert answer.status_code == 200, answer.text[:300]
+            assert deployment.auth_kind in (None, "None")
+
     def test_credentials_stay_out_of_reprs(self, configured: Any, deployment: Deployment) -> None:
         from union.remote import _client
 
