@@ -67,50 +67,43 @@ def _expected(clone: Path, names: tuple[str, ...]) -> dict[str, str]:
     }
 
 
+def _install_from_clone(tmp_path: Path, make_venv: list[str], install: list[str], extra: str) -> None:
+    """In a fresh clone: make a venv (``make_venv`` + its path), run ``install`` + ``-e <clone>[extra]``
+    with that venv's interpreter in place of ``{python}``, and check where every union distribution
+    came from."""
+    clone = _fresh_clone(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    venv = tmp_path / "venv"
+    made = subprocess.run([*make_venv, str(venv)], capture_output=True, text=True, env=env)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make a venv here: {made.stderr[-300:]}")
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    command = [str(python) if arg == "{python}" else arg for arg in install]
+    done = subprocess.run(
+        [*command, "-e", f"{clone}[{extra}]"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _sources(python) == _expected(clone, VARIANTS if extra == "all" else (extra,))
+
+
 @pytest.mark.slow
 def test_a_fresh_clone_installs_all_with_uv_from_the_repository(tmp_path):
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not installed")
-    clone = _fresh_clone(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
-    venv = tmp_path / "uv-venv"
-    made = subprocess.run(
-        [uv, "venv", "-q", "--python", sys.executable, str(venv)], capture_output=True, text=True, env=env
-    )
-    assert made.returncode == 0, made.stderr
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    done = subprocess.run(
-        [uv, "pip", "install", "--python", str(python), "-e", f"{clone}[all]"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert _sources(python) == _expected(clone, VARIANTS)
+    make = [uv, "venv", "-q", "--python", sys.executable]
+    _install_from_clone(tmp_path, make, [uv, "pip", "install", "--python", "{python}"], "all")
 
 
 @pytest.mark.slow
 def test_a_fresh_clone_installs_one_extra_with_pip_from_the_repository(tmp_path):
-    clone = _fresh_clone(tmp_path)
-    venv = tmp_path / "pip-venv"
-    made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"this interpreter cannot make a venv with pip: {made.stderr[-300:]}")
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", f"{clone}[byoc]"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert _sources(python) == _expected(clone, ("byoc",))
+    install = ["{python}", "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    _install_from_clone(tmp_path, [sys.executable, "-m", "venv"], install, "byoc")
 
 
 @pytest.mark.parametrize("name", VARIANTS)
