@@ -21,7 +21,7 @@ VARIANTS = ("flyte", "byoc", "byok", "serverless")
 def test_each_plugin_is_one_module_with_tests_and_a_readme_in_the_union_group(name):
     folder = ROOT / "plugins" / name
     assert (folder / f"union_{name}.py").is_file()
-    assert (folder / "README.md").is_file()
+    assert f"`pip install -e '.[{name}]'`" in (folder / "README.md").read_text()
     assert (folder / "tests" / f"test_{name}.py").is_file()
     project = (folder / "pyproject.toml").read_text()
     assert f'name = "union-{name}"' in project
@@ -110,6 +110,7 @@ def test_a_fresh_clone_installs_one_extra_with_pip_from_the_repository(tmp_path)
 def test_each_variant_has_a_docs_page_on_set_up_config_auth_and_data(name):
     page = (ROOT / "docs" / "variants" / f"{name}.md").read_text()
     assert page.startswith(f"# Variant: {name} ")
+    assert f"`pip install -e '.[{name}]'` from this repository" in page
     for section in ("**Set-up.**", "**Config file.**", "**Auth.**", "**Where data goes.**"):
         assert section in page, (name, section)
     assert f"variants/{name}.md" in (ROOT / "README.md").read_text()

@@ -12,12 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from union.plugins import hookimpl
-from union.plugins.variants import (
-    UNION_HOSTED_SUFFIX,
-    union_hosted_defaults,
-    union_hosted_variant,
-    variant_destination,
-)
+from union.plugins.variants import union_hosted_defaults, union_hosted_variant, variant_destination
 
 if TYPE_CHECKING:
     from union.config import Config
@@ -26,7 +21,6 @@ if TYPE_CHECKING:
     from union.transport import Transport
 
 NAME = "byoc"
-HOSTED_SUFFIX = UNION_HOSTED_SUFFIX
 
 # Endpoint form, auth kinds and defaults are those of every Union-hosted variant (shared with byok).
 VARIANT = union_hosted_variant(
