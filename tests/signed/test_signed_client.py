@@ -518,3 +518,28 @@ def test_environment_proxies_and_ca_bundles_are_honoured(
     assert proxied.session.trust_env is True
     assert proxied._verify_for("https://bucket.s3.amazonaws.com/k") == str(tmp_path / "ca.pem")
     assert proxied._verify_for("https://union.example/_data/x") == "/endpoint-ca.pem"
+
+
+def test_puts_use_urllib3_directly_unless_requests_must_apply_proxies(
+    transport: ProxyTransport, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert signed.SignedURLFileSystem(transport)._pool is not None  # type: ignore[arg-type]
+    import requests
+
+    given = requests.Session()
+    assert signed.SignedURLFileSystem(transport, session=given)._pool is None  # type: ignore[arg-type]
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert signed.SignedURLFileSystem(transport)._pool is None  # type: ignore[arg-type]
+    # TLS settings as requests reads them: verify, a CA bundle file or folder, or no verification.
+    assert signed._tls_kwargs(False)["cert_reqs"] == "CERT_NONE"
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    assert signed._tls_kwargs(str(bundle)) == {
+        "cert_reqs": "CERT_REQUIRED",
+        "ca_certs": str(bundle),
+        "ca_cert_dir": None,
+    }
+    assert signed._tls_kwargs(str(tmp_path))["ca_cert_dir"] == str(tmp_path)
+    assert signed._tls_kwargs(True)["ca_certs"]

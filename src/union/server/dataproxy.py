@@ -315,7 +315,7 @@ class DataProxy:
         received = 0
         committed = False
         try:
-            with self.fs.open(tmp, "wb") as out:
+            with self._open_staged(tmp) as out:
                 while True:
                     try:
                         chunk = request.stream.read(CHUNK)
@@ -351,12 +351,29 @@ class DataProxy:
                 with contextlib.suppress(Exception):
                     self.fs.rm_file(tmp)
 
-    def _move(self, tmp: str, target: str) -> None:
+    def _is_local(self) -> bool:
         from fsspec.implementations.local import LocalFileSystem
 
-        if isinstance(self.fs, LocalFileSystem):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.replace(tmp, target)
+        return type(self.fs) is LocalFileSystem or isinstance(self.fs, LocalFileSystem)
+
+    def _open_staged(self, tmp: str) -> Any:
+        """A staging file to write: plain ``open`` on a local store (fsspec's wrapper costs more than a
+        small upload), creating the staging folder the first time."""
+        if not self._is_local():
+            return self.fs.open(tmp, "wb")
+        try:
+            return open(tmp, "wb")
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(tmp), exist_ok=True)
+            return open(tmp, "wb")
+
+    def _move(self, tmp: str, target: str) -> None:
+        if self._is_local():
+            try:
+                os.replace(tmp, target)  # the folder usually exists: one system call
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.replace(tmp, target)
         else:
             self.fs.mv(tmp, target)
 

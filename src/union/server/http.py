@@ -38,6 +38,7 @@ DRAIN_LIMIT = 1024 * 1024
 
 
 _current = threading.local()
+_date_cache: tuple[int, str] = (0, "")  # (second, its HTTP date), replaced whole
 
 
 def client_gone() -> threading.Event | None:
@@ -131,15 +132,15 @@ class LengthReader(io.RawIOBase):
         return len(data)
 
     def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
+        # One buffered read: it returns ``size`` bytes unless the connection ends first. (RawIOBase.read
+        # would allocate and zero a buffer of ``size`` bytes per call, 1 MiB for every small upload.)
+        if size is None or size < 0 or size > self.left:
             size = self.left
-        out = bytearray()
-        while len(out) < size:
-            chunk = super().read(size - len(out))
-            if not chunk:
-                break
-            out += chunk
-        return bytes(out)
+        if size <= 0:
+            return b""
+        data: bytes = self._raw.read(size)
+        self.left -= len(data)
+        return data
 
 
 class _Connection(BaseHTTPRequestHandler):
@@ -157,6 +158,18 @@ class _Connection(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, formatted once per second rather than once per answer."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        global _date_cache
+        now = int(time.time())
+        second, text = _date_cache
+        if second != now:
+            text = super().date_time_string(now)
+            _date_cache = (now, text)  # a race only formats the same second twice
+        return text
 
     # -- connection lifecycle ----------------------------------------------------------------------
 
@@ -249,7 +262,7 @@ class _Connection(BaseHTTPRequestHandler):
                 method=self.command,
                 path=parts.path,
                 query=parse_qs(parts.query, keep_blank_values=True),
-                headers=Headers((k, v) for k, v in self.headers.items()),
+                headers=Headers(self.headers.raw_items()),  # already-parsed values, no re-parse per header
                 stream=stream,
                 content_length=length,
                 client=client,

@@ -2,7 +2,8 @@
 
 :class:`SignedURLFileSystem` is an fsspec filesystem whose writes go through the control plane's data
 proxy: for each object it asks ``transport.create_upload_location`` for a URL (bound to the object's path,
-size and MD5) just before sending, then PUTs the bytes there with ``requests``. A retried PUT asks for a
+size and MD5) just before sending, then PUTs the bytes there (with urllib3's connection pool directly, or
+through ``requests`` when proxy variables are set or a session is given). A retried PUT asks for a
 new URL, so no URL is ever used after the moment it was minted for; each URL's expiry is at least the
 PUT's own time budget. ``Content-MD5`` (and any headers the data proxy returns) go with every PUT, so the
 store refuses damaged bytes; Azure Blob URLs also get ``x-ms-blob-type: BlockBlob``.
@@ -22,6 +23,7 @@ errors, logs and reprs hold redacted URLs only.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import os
@@ -187,6 +189,41 @@ class _FileBody:
         self.file.close()
 
 
+# -- sending -------------------------------------------------------------------------------------------
+
+
+class _Transient(Exception):
+    """A PUT sent through urllib3 failed in a way another attempt may not (the connection, a timeout)."""
+
+
+class _Answer:
+    """The parts of an HTTP answer a PUT looks at, as ``requests.Response`` names them."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes) -> None:
+        self.status_code = status
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+@functools.lru_cache(maxsize=16)
+def _tls_kwargs(verify: bool | str) -> dict[str, Any]:
+    """urllib3 pool settings for ``verify`` as requests reads it (True: its CA bundle; a path: a PEM
+    bundle or a folder of certificates; False: no verification)."""
+    if verify is False:
+        return {"cert_reqs": "CERT_NONE", "ca_certs": None, "ca_cert_dir": None}
+    if verify is True:
+        from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+        verify = DEFAULT_CA_BUNDLE_PATH
+    if os.path.isdir(verify):
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": None, "ca_cert_dir": verify}
+    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": verify, "ca_cert_dir": None}
+
+
 # -- the filesystem ------------------------------------------------------------------------------------
 
 
@@ -251,12 +288,20 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.endpoint_host = endpoint_host
         self.attempts = max(1, attempts)
         self.backoff = BACKOFF if backoff is None else backoff
+        self._pool: Any = None
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.trust_env = _needs_environment()
+            if not session.trust_env:
+                # PUTs go straight to urllib3 (the pool requests itself uses): requests' per-call
+                # merging of settings, cookies and hooks costs more CPU than sending a small file.
+                # With proxy variables set, or a caller's session, requests sends them (it applies those).
+                import urllib3
+
+                self._pool = urllib3.PoolManager(num_pools=4, maxsize=pool_size, retries=False)
         self.session = session
         # With trust_env off, requests no longer reads these itself; signed URLs never use .netrc.
         self._default_verify: bool | str = (
@@ -371,19 +416,13 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
             data = body(deadline)
             wait: float | None = None
             try:
-                response = self.session.put(
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-                    verify=self._verify_for(url),
-                    allow_redirects=False,
-                )
-            except (requests.ConnectionError, requests.Timeout, _DeadlineExceeded) as exc:
+                response = self._send_put(url, data, headers)
+            except (requests.ConnectionError, requests.Timeout, _DeadlineExceeded, _Transient) as exc:
                 failure = getattr(data, "failure", None)
                 if isinstance(failure, UnionError):
                     raise failure from None
-                last = f"{type(exc).__name__}: {_scrub(str(exc), url)}"
+                what = str(exc) if isinstance(exc, _Transient) else f"{type(exc).__name__}: {exc}"
+                last = _scrub(what, url)
             except UnionError:
                 raise
             except requests.RequestException as exc:
@@ -415,6 +454,42 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
             "Check that the data proxy's store is reachable and try again."
         )
 
+    def _send_put(self, url: str, data: Any, headers: dict[str, str]) -> Any:
+        """One PUT, no redirects followed: through urllib3 directly when this instance owns its pool."""
+        if self._pool is None:
+            return self.session.put(
+                url,
+                data=data,
+                headers=headers,
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                verify=self._verify_for(url),
+                allow_redirects=False,
+            )
+        import urllib3
+        from urllib3.exceptions import HTTPError, LocationValueError
+
+        headers["Content-Length"] = str(len(data))
+        try:
+            pool = self._pool.connection_from_url(url, pool_kwargs=_tls_kwargs(self._verify_for(url)))
+            raw = pool.urlopen(
+                "PUT",
+                url,
+                body=data,
+                headers=headers,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
+                preload_content=True,
+            )
+        except LocationValueError as exc:
+            raise StorageError(
+                f"PUT {redact_url(url)} failed: {type(exc).__name__}: {_scrub(str(exc), url)}"
+            ) from None
+        except HTTPError as exc:  # connection refused or broken, timeouts, TLS: worth another attempt
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+        return _Answer(raw.status, raw.headers, raw.data)
+
     def _refused(self, path: str, url: str, status: int, text: str) -> None:
         shown = redact_url(url)
         lowered = text.lower()
@@ -440,9 +515,7 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if self._prefix is None and native.endswith("/" + path):
                 self._prefix = native[: -len(path) - 1]
 
-    def _accepted(
-        self, path: str, native: str, md5: bytes, size: int, response: requests.Response
-    ) -> dict[str, Any]:
+    def _accepted(self, path: str, native: str, md5: bytes, size: int, response: Any) -> dict[str, Any]:
         etag = (response.headers.get("ETag") or "").strip('"')
         if len(etag) == 32 and "-" not in etag and etag.lower() != md5.hex():
             raise IntegrityError(
