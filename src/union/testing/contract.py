@@ -68,6 +68,11 @@ class VariantContract:
         listed = {v["name"]: v for row in json.loads(capsys.readouterr().out) for v in row["variants"]}
         assert listed[deployment.variant]["plugin"] == variant.plugin
         assert listed[deployment.variant]["storage"] == variant.storage
+        # What it provides: the transport its deployments are reached over, the auth kinds it accepts.
+        shown = {"EmbeddedTransport": "embedded engine", "ConnectTransport": "Connect"}
+        if deployment.transport in shown:
+            assert listed[deployment.variant]["transport"] == shown[deployment.transport]
+        assert listed[deployment.variant]["auth"] == (", ".join(variant.auth_kinds) or "any")
 
     def test_nothing_changes_without_configuration(self) -> None:
         from union.config import resolve
