@@ -773,3 +773,22 @@ def test_a_watch_that_outlives_its_token_refreshes_and_reopens(server, connect) 
     it = connect(authenticator=auth).watch_run_details(run_service_pb2.WatchRunDetailsRequest(run_id=RUN_ID))
     assert phases_of(it) == [R, R, S]
     assert auth.refreshes == 1
+
+
+def test_cookies_a_server_sets_are_sent_back_and_session_hooks_run(server, connect) -> None:
+    # A load balancer's affinity cookie must come back on later calls, as requests' session.post sends it.
+    def first(h: Any, seen: Any) -> None:
+        body = wire.encode_message(get_details_response(), json_format=False)
+        reply(h, 200, body, wire.UNARY_PROTO, {"Set-Cookie": "affinity=b1; Path=/"})
+
+    server.handler = sequence(first, ok)
+    t = connect()
+    answered: list[int] = []
+    t._session.hooks["response"].append(lambda r, *a, **k: answered.append(r.status_code))
+    t.get_run_details(get_req(), timeout=5)
+    t.get_run_details(get_req(), timeout=5)
+    assert "cookie" not in server.requests[0].headers
+    assert server.requests[1].headers["cookie"] == "affinity=b1"
+    assert answered == [200, 200]
+    assert server.requests[0].headers["user-agent"].startswith("union/")
+    assert server.requests[0].headers["connect-protocol-version"] == "1"

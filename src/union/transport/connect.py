@@ -35,8 +35,8 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from union import errors
 from union.redact import redact_text, redact_url
@@ -209,6 +209,7 @@ class ConnectTransport:
         self.max_message_bytes = max_message_bytes
         self._json = codec == "json"
         self._own_session = session is None
+        self._urls: dict[str, str] = {}  # method path -> its prepared URL
         self._session = session if session is not None else _new_session()
         self._verify: bool | str | None = self._tls_verify(config)
         if self._verify is None and session is None:
@@ -324,13 +325,25 @@ class ConnectTransport:
 
         connect = deadline.bound(CONNECT_TIMEOUT)
         read = deadline.remaining()
+        auth = self._authenticator() if method.authenticated else None
         try:
+            session = self._session
+            if self._own_session and not (
+                session.trust_env or session.cookies or session.auth or session.params
+            ):
+                return self._session.send(
+                    self._prepare(method, body, headers, auth),
+                    stream=True,
+                    timeout=(connect, read),
+                    verify=self._verify,
+                    allow_redirects=False,
+                )
             return self._session.post(
                 self.url + method.path,
                 data=body,
                 headers=headers,
                 timeout=(connect, read),
-                auth=self._authenticator() if method.authenticated else None,
+                auth=auth,
                 stream=True,
                 verify=self._verify,
                 allow_redirects=False,
@@ -370,6 +383,39 @@ class ConnectTransport:
                 processed=not never_sent,
                 retry_after=None,
             ) from None
+
+    def _prepare(self, method: Method, body: bytes, headers: dict[str, str], auth: AuthBase | None) -> Any:
+        """The request ``session.post`` would send, built without its per-call merging of settings (it
+        checks every setting against typing protocols: about a fifth of a small call's CPU). Only for our own
+        session, which has no environment to read, no cookies and nothing but the default headers."""
+        from requests import PreparedRequest
+        from requests.cookies import RequestsCookieJar
+        from requests.hooks import default_hooks
+        from requests.structures import CaseInsensitiveDict
+
+        url = self._urls.get(method.path)
+        if url is None:
+            template = PreparedRequest()
+            template.prepare_url(self.url + method.path, None)
+            url = self._urls[method.path] = str(template.url)
+        prepared = PreparedRequest()
+        prepared.method = "POST"
+        prepared.url = url
+        merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(
+            cast("Mapping[str, str]", self._session.headers)
+        )
+        merged.update(headers)
+        merged["Content-Length"] = str(len(body))
+        prepared.headers = merged
+        prepared.body = body
+        hooks = default_hooks()
+        for event, found in self._session.hooks.items():  # the session's hooks run, as with post()
+            hooks.setdefault(event, []).extend([found] if callable(found) else found)
+        prepared.hooks = hooks
+        prepared.prepare_cookies(RequestsCookieJar())  # none to send; read when a redirect is examined
+        if auth is not None:
+            prepared.prepare_auth(auth)
+        return prepared
 
     def _read_all(self, method: Method, response: Any, deadline: Deadline, limit: int) -> bytes:
         import requests
