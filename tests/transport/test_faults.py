@@ -792,3 +792,14 @@ def test_cookies_a_server_sets_are_sent_back_and_session_hooks_run(server, conne
     assert answered == [200, 200]
     assert server.requests[0].headers["user-agent"].startswith("union/")
     assert server.requests[0].headers["connect-protocol-version"] == "1"
+
+
+def test_url_minting_asks_for_uncompressed_answers(server, connect) -> None:
+    from flyteidl2.dataproxy import dataproxy_service_pb2 as dp
+
+    server.handler = lambda h, seen: reply_message(
+        h, dp.CreateUploadLocationResponse(signed_url="http://s/x")
+    )
+    answer = connect().create_upload_location(dp.CreateUploadLocationRequest(filename="f"), timeout=5)
+    assert answer.signed_url == "http://s/x"
+    assert server.requests[0].headers["accept-encoding"] == "identity"

@@ -119,6 +119,7 @@ class DataProxy:
         self.fs, _, root = filesystem_for(store, storage_options)
         self.root = root.rstrip("/")
         self.store = str(self.fs.unstrip_protocol(self.root))
+        self._local: bool | None = None
 
     def __repr__(self) -> str:
         return f"DataProxy(store={self.store!r}, public_url={self.public_url!r})"
@@ -352,9 +353,11 @@ class DataProxy:
                     self.fs.rm_file(tmp)
 
     def _is_local(self) -> bool:
-        from fsspec.implementations.local import LocalFileSystem
+        if self._local is None:
+            from fsspec.implementations.local import LocalFileSystem
 
-        return type(self.fs) is LocalFileSystem or isinstance(self.fs, LocalFileSystem)
+            self._local = isinstance(self.fs, LocalFileSystem)
+        return self._local
 
     def _open_staged(self, tmp: str) -> Any:
         """A staging file to write: plain ``open`` on a local store (fsspec's wrapper costs more than a
