@@ -234,3 +234,41 @@ def test_exclude_patterns_leave_entries_out_of_the_tree_and_its_digest(tmp_path)
     assert "nested/deeper/b.csv" not in paths and "a.txt" in paths
     assert not any("pyc" in p for p in paths)
     assert upload_dir(tree)[0] != digest  # without the patterns, everything counts
+
+
+def test_run_bounded_queues_the_next_item_as_soon_as_one_finishes() -> None:
+    import threading
+    import time
+
+    from union.storage.upload import run_bounded
+
+    # One slow item must not hold back the others: with 4 threads, 40 quick items finish while it runs.
+    release = threading.Event()
+    done: list[int] = []
+
+    def work(i: int) -> None:
+        if i == 0:
+            release.wait(5)
+        done.append(i)
+        if len(done) == 40:
+            release.set()
+
+    started = time.monotonic()
+    run_bounded(range(41), work, 4)
+    assert time.monotonic() - started < 4
+    assert sorted(done) == list(range(41)) and done[-1] == 0
+
+
+def test_run_bounded_raises_the_first_error_and_starts_nothing_after_it() -> None:
+    from union.storage.upload import run_bounded
+
+    seen: list[int] = []
+
+    def work(i: int) -> None:
+        seen.append(i)
+        if i == 3:
+            raise ValueError("item 3")
+
+    with pytest.raises(ValueError, match="item 3"):
+        run_bounded(range(10_000), work, 4)
+    assert len(seen) < 100  # at most the items already queued (twice the threads) ran after it

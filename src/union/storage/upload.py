@@ -16,7 +16,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -73,43 +73,38 @@ def _stat_input(path: os.PathLike[str] | str, what: str) -> tuple[Path, os.stat_
 
 def run_bounded(items: Iterable[T], work: Callable[[T], None], concurrency: int) -> None:
     """Run ``work`` over ``items`` on at most ``concurrency`` threads, never queueing more than
-    twice that many; the first error cancels what has not started and is raised."""
+    twice that many; the first error cancels what has not started and is raised.
+
+    A new item is queued as soon as one finishes (not once a whole batch has), so the threads stay busy
+    while the slowest items of a batch are still running.
+    """
     if concurrency <= 1:
         for item in items:
             work(item)
         return
     failed = threading.Event()
+    raised: list[BaseException] = []
+    slots = threading.Semaphore(concurrency * 2)
 
     def guarded(item: T) -> None:
-        if not failed.is_set():
-            try:
+        try:
+            if not failed.is_set():
                 work(item)
-            except BaseException:
-                failed.set()
-                raise
+        except BaseException as exc:
+            raised.append(exc)
+            failed.set()
+        finally:
+            slots.release()
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="union-upload") as pool:
-        pending: set[Future[None]] = set()
         for item in items:
+            slots.acquire()
             if failed.is_set():
+                slots.release()
                 break
-            pending.add(pool.submit(guarded, item))
-            if len(pending) >= concurrency * 2:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                _raise_first(done)
-        done, _ = wait(pending, return_when=FIRST_EXCEPTION)
-        if failed.is_set():
-            for fut in pending:
-                fut.cancel()
-        _raise_first(done | pending if failed.is_set() else done)
-
-
-def _raise_first(futures: Iterable[Future[None]]) -> None:
-    for fut in futures:
-        if fut.done() and not fut.cancelled():
-            exc = fut.exception()
-            if exc is not None:
-                raise exc
+            pool.submit(guarded, item)
+    if raised:
+        raise raised[0]
 
 
 def _typed_errors(func: Callable[P, R]) -> Callable[P, R]:
