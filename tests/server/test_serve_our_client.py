@@ -23,6 +23,7 @@ from serve_helpers import TASKS, Served
 import union.config
 from union import errors
 from union.config import Config
+from union.storage.manifest import Manifest
 from union.transport.connect import ConnectTransport
 from union.transport.services import METHODS
 
@@ -135,11 +136,19 @@ def test_our_client_calls_every_method(
     link = c.create_download_link(
         dp.CreateDownloadLinkRequest(artifact_type=dp.ARTIFACT_TYPE_CODE_BUNDLE, task_id=add.task_id)
     )
-    (url,) = link.pre_signed_urls.signed_url
+    # A code bundle is a tree: the folder's link, then its manifest's, then one per file in manifest order.
+    folder_url, manifest_url, *file_urls = link.pre_signed_urls.signed_url
     bundle_path = bundle.uri.removeprefix(served.server.store).strip("/")
-    assert url.startswith(f"{served.url}/_data/{bundle_path}") and "sig=" in url
-    folder = requests.get(url, timeout=10)  # a code bundle is a tree: docs/storage.md says what a GET gets
+    assert folder_url.startswith(f"{served.url}/_data/{bundle_path}?") and "sig=" in folder_url
+    folder = requests.get(folder_url, timeout=10)
     assert folder.status_code == 404 and "folder" in folder.text
+    manifest = Manifest.from_bytes(
+        requests.get(manifest_url, timeout=10).content, expected_digest=bundle.digest
+    )
+    assert len(file_urls) == len(manifest.files) > 0
+    for entry, file_url in zip(manifest.files, file_urls, strict=True):
+        got = requests.get(file_url, timeout=10)
+        assert got.status_code == 200 and hashlib.md5(got.content).hexdigest() == entry.md5, entry.path
 
     # AuthMetadataService and IdentityService (auth off: anonymous)
     meta = c.get_oauth2_metadata(auth_service_pb2.GetOAuth2MetadataRequest())

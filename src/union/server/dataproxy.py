@@ -230,12 +230,27 @@ class DataProxy:
         expires_in = (
             request.expires_in.ToSeconds() if request.HasField("expires_in") else DEFAULT_EXPIRY
         ) or DEFAULT_EXPIRY
-        url, expires = self.sign_download(native, expires_in)
+        rel = self.relative(native).rstrip("/")
         response = dataproxy.CreateDownloadLinkResponse()
         signed = response.pre_signed_urls
-        signed.signed_url.append(url)
+        for path in [rel, *self._tree_files(rel)]:
+            url, expires = self.sign("GET", path, expires_in)
+            signed.signed_url.append(url)
         signed.expires_at.FromSeconds(expires)
         return response
+
+    def _tree_files(self, rel: str) -> list[str]:
+        """For a tree (an ``upload_dir``, such as a code bundle): its manifest, then each file in the
+        manifest's order, so one link answer downloads the whole tree. Empty for a single object."""
+        from union.storage.manifest import SUFFIX, Manifest
+
+        digest = rel.rsplit("/", 1)[-1]
+        try:
+            data = self.fs.cat_file(f"{self.root}/{rel}{SUFFIX}")
+        except (FileNotFoundError, IsADirectoryError):
+            return []
+        manifest = Manifest.from_bytes(data, expected_digest=digest)
+        return [f"{rel}{SUFFIX}", *(f"{rel}/{entry.path}" for entry in manifest.files)]
 
     # -- HTTP ----------------------------------------------------------------------------------------
 
