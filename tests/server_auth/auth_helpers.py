@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import requests
+
+from union.server.app import Server
 from union.server.auth import ServerAuth
 from union.server.exchange import Headers, Request, Response
 
@@ -83,3 +86,36 @@ def client_token(auth: ServerAuth, key: str) -> str:
     assert response.status == 200, response.body
     token: str = body(response)["access_token"]
     return token
+
+
+class Served:
+    def __init__(self, server: Server, log: io.StringIO) -> None:
+        self.server = server
+        self.url = server.url
+        self.auth: Any = server.auth
+        self.log = log
+        self.seen: list[str] = []  # every error text a client received
+
+    def call(self, path: str, token: str | None = None, **headers: str) -> requests.Response:
+        hdrs = {"content-type": "application/json", **headers}
+        if token is not None:
+            hdrs["authorization"] = f"Bearer {token}"
+        response = requests.post(self.url + path, data=b"{}", headers=hdrs, timeout=10)
+        self.seen.append(response.text)
+        return response
+
+    def token(self, key: str) -> str:
+        """An access token for an API key, from the client-credentials grant."""
+        _, client_id, secret, _ = key_parts(key)
+        return self.token_for(client_id, secret)
+
+    def token_for(self, client_id: str, secret: str) -> str:
+        response = requests.post(
+            self.url + "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, secret),
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from auth_helpers import BASE, Clock
+from auth_helpers import BASE, Clock, Served
 
+from union.server.app import ServeConfig, Server
 from union.server.auth import ServerAuth
 
 
@@ -33,3 +35,13 @@ def auth(tmp_path: Path, clock: Clock) -> Iterator[ServerAuth]:
     )
     yield server_auth
     server_auth.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """A real ``union serve`` with auth on (no failure delay), and its log."""
+    log = io.StringIO()
+    with Server(ServeConfig(port=0, data_dir=tmp_path / "server", auth=True, log_stream=log)) as server:
+        served = Served(server, log)
+        served.auth.failure_delay = 0.0
+        yield served

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_helpers import Clock, key_parts
-from test_serve_auth_http import Served
+from auth_helpers import Clock, Served, key_parts
 
 from union import errors
-from union.server.app import ServeConfig, Server
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    log = io.StringIO()
-    with Server(ServeConfig(port=0, data_dir=tmp_path / "server", auth=True, log_stream=log)) as server:
-        served = Served(server, log)
-        served.auth.failure_delay = 0.0
-        yield served
 
 
 def _config(**settings: Any) -> Any:

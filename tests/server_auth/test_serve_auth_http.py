@@ -6,60 +6,19 @@ log lines or in any error text a client sees.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-from auth_helpers import Clock, key_parts
+from auth_helpers import Clock, Served, key_parts
 
 from union.server.app import ServeConfig, Server
 
 LIST_RUNS = "/flyteidl2.workflow.RunService/ListRuns"
 USER_INFO = "/flyteidl2.auth.IdentityService/UserInfo"
 METADATA = "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata"
-
-
-class Served:
-    def __init__(self, server: Server, log: io.StringIO) -> None:
-        self.server = server
-        self.url = server.url
-        self.auth: Any = server.auth
-        self.log = log
-        self.seen: list[str] = []  # every error text a client received
-
-    def call(self, path: str, token: str | None = None, **headers: str) -> requests.Response:
-        hdrs = {"content-type": "application/json", **headers}
-        if token is not None:
-            hdrs["authorization"] = f"Bearer {token}"
-        response = requests.post(self.url + path, data=b"{}", headers=hdrs, timeout=10)
-        self.seen.append(response.text)
-        return response
-
-    def token(self, key: str) -> str:
-        _, client_id, secret, _ = key_parts(key)
-        response = requests.post(
-            self.url + "/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, secret),
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["access_token"]
-        return token
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    log = io.StringIO()
-    with Server(ServeConfig(port=0, data_dir=tmp_path / "server", auth=True, log_stream=log)) as server:
-        served = Served(server, log)
-        served.auth.failure_delay = 0.0
-        yield served
 
 
 def refused(response: requests.Response, message: str) -> None:

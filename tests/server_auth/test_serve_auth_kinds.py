@@ -5,15 +5,12 @@ of kind (``union.auth.authenticator_for``) is part of what is tested; the server
 
 from __future__ import annotations
 
-import io
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from auth_helpers import key_parts
+from auth_helpers import Served, key_parts
 from flyteidl2.auth import identity_pb2
 from flyteidl2.workflow import run_service_pb2
 
@@ -21,26 +18,6 @@ from union import errors
 from union.config import Config
 from union.server.app import ServeConfig, Server
 from union.transport.connect import ConnectTransport
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Server, io.StringIO]]:
-    log = io.StringIO()
-    with Server(ServeConfig(port=0, data_dir=tmp_path / "server", auth=True, log_stream=log)) as server:
-        server.auth.failure_delay = 0.0
-        yield server, log
-
-
-def _token(server: Server, client_id: str, secret: str) -> str:
-    response = requests.post(
-        server.url + "/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client_id, secret),
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 def _who(config: Config) -> str:
@@ -58,10 +35,8 @@ def _refused(config: Config, *canaries: str) -> errors.UnauthenticatedError:
     return info.value
 
 
-def test_client_credentials_from_a_secret_variable(
-    server: tuple[Server, io.StringIO], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    srv, log = server
+def test_client_credentials_from_a_secret_variable(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    srv, log = served.server, served.log
     _, client_id, secret, _ = key_parts(srv.auth.create_api_key("ci"))
     monkeypatch.setenv("CI_SECRET", secret)
     config = Config(endpoint=srv.url, insecure=True, client_id=client_id, client_secret_env_var="CI_SECRET")
@@ -77,10 +52,10 @@ def test_client_credentials_from_a_secret_variable(
     assert secret not in log.getvalue() and other_secret not in log.getvalue()
 
 
-def test_static_token(server: tuple[Server, io.StringIO]) -> None:
-    srv, log = server
+def test_static_token(served: Served) -> None:
+    srv, log = served.server, served.log
     _, client_id, secret, _ = key_parts(srv.auth.create_api_key("static"))
-    token = _token(srv, client_id, secret)
+    token = served.token_for(client_id, secret)
     assert _who(Config(endpoint=srv.url, insecure=True, token=token)) == client_id
     assert _who(Config(endpoint=srv.url, insecure=True, auth_type="Token", token=token)) == client_id
     wrong = "CANARY-not-a-token-0123456789"
@@ -89,10 +64,10 @@ def test_static_token(server: tuple[Server, io.StringIO]) -> None:
     assert token not in log.getvalue() and wrong not in log.getvalue()
 
 
-def test_external_command(server: tuple[Server, io.StringIO], tmp_path: Path) -> None:
-    srv, log = server
+def test_external_command(served: Served, tmp_path: Path) -> None:
+    srv, log = served.server, served.log
     _, client_id, secret, _ = key_parts(srv.auth.create_api_key("command"))
-    token = _token(srv, client_id, secret)
+    token = served.token_for(client_id, secret)
     script = tmp_path / "token.py"
     script.write_text(f"print('noise')\nprint('Bearer {token}')\n")
     command: Any = (sys.executable, str(script))
@@ -104,10 +79,8 @@ def test_external_command(server: tuple[Server, io.StringIO], tmp_path: Path) ->
     assert token not in log.getvalue() and wrong not in log.getvalue()
 
 
-def test_none_works_only_where_the_server_has_auth_off(
-    server: tuple[Server, io.StringIO], tmp_path: Path
-) -> None:
-    srv, _ = server
+def test_none_works_only_where_the_server_has_auth_off(served: Served, tmp_path: Path) -> None:
+    srv = served.server
     refused = _refused(Config(endpoint=srv.url, insecure=True))
     assert "union create api-key" in str(refused)
     with Server(ServeConfig(port=0, data_dir=tmp_path / "open", auth=False, log=False)) as open_server:

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
-from auth_helpers import Clock, key_parts
+from auth_helpers import Clock, Served, key_parts
 from flyteidl2.dataproxy import dataproxy_service_pb2 as dp
 
 from union import errors
 from union.config import Config
-from union.server.app import ServeConfig, Server
 from union.transport.connect import ConnectTransport
 
 LIST_RUNS = "/flyteidl2.workflow.RunService/ListRuns"
@@ -40,26 +37,6 @@ class Seen:
         return response
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Server, io.StringIO]]:
-    log = io.StringIO()
-    with Server(ServeConfig(port=0, data_dir=tmp_path / "server", auth=True, log_stream=log)) as server:
-        server.auth.failure_delay = 0.0
-        yield server, log
-
-
-def _token(server: Server, client_id: str, secret: str) -> str:
-    response = requests.post(
-        server.url + "/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client_id, secret),
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
 def _requery(url: str, **changes: str) -> str:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -67,14 +44,12 @@ def _requery(url: str, **changes: str) -> str:
     return parts._replace(query=urlencode(query)).geturl()
 
 
-def test_every_refusal_has_its_code_and_no_canary_leaks(
-    served: tuple[Server, io.StringIO], tmp_path: Path
-) -> None:
-    server, log = served
+def test_every_refusal_has_its_code_and_no_canary_leaks(served: Served, tmp_path: Path) -> None:
+    server, log = served.server, served.log
     seen = Seen()
     key = server.auth.create_api_key("canary", endpoint=server.url)
     _, client_id, secret, _ = key_parts(key)
-    token = _token(server, client_id, secret)
+    token = served.token_for(client_id, secret)
 
     def call(
         path: str, bearer: str | None, body: dict[str, object] | None = None, *, keep: bool = True
