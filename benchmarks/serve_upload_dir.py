@@ -76,7 +76,7 @@ def run(quick: bool = False) -> list[Result]:
             baseline_runs=direct_runs,
             target=Target("max_ratio", 10.0, "<= 10x the direct upload (a goal set here; issue 4 sets none)"),
             notes=[
-                "each file: CreateUploadLocation (Connect JSON) + signed PUT verified by the server",
+                "each file: CreateUploadLocation (Connect, proto) + signed PUT verified by the server",
                 "union serve in its own process on 127.0.0.1, auth off; fresh content and hash cache per rep",
             ],
             details={
