@@ -41,6 +41,29 @@ def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     return proc, found.group(1)
 
 
+def test_signal_handlers_are_in_place_before_the_url_is_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whoever reads the URL may signal at once (a supervisor, a test): it must get a graceful stop."""
+    from union.server.app import Server
+
+    seen: list[object] = []
+    original = Server.start
+
+    def start(self: Server) -> str:
+        seen.append(signal.getsignal(signal.SIGTERM))
+        url = original(self)
+        self.request_stop()  # as the handler would: serve_forever returns, the server stops
+        return url
+
+    monkeypatch.setattr(Server, "start", start)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["serve", "--port", "0", "--data-dir", str(tmp_path / "d"), "--no-auth", "--quiet"]) == 0
+    assert "listening on" in capsys.readouterr().out
+    assert seen and seen[0] is not before and callable(seen[0])
+    assert signal.getsignal(signal.SIGTERM) is before  # restored afterwards
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_prints_url_and_stops_on_signal(tmp_path: Path, sig: signal.Signals) -> None:
     proc, url = _start(tmp_path, "--no-auth")

@@ -56,7 +56,19 @@ def run(args: argparse.Namespace) -> int:
         log=not args.quiet,
     )
     server = Server(config)  # refuses --no-auth on a non-loopback host before binding anything
-    url = server.start()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        print(f"union serve: {signal.Signals(signum).name}, shutting down", file=sys.stderr, flush=True)
+        server.request_stop()
+
+    # Before the URL is printed: whoever reads it may signal at once, and must get a graceful stop.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        url = server.start()
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
     print(f"union serve: listening on {url}", flush=True)
     print(f"  data dir: {server.data_dir}", flush=True)
     if not config.auth:
@@ -69,11 +81,6 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"  use it with: union.init(endpoint={url!r}, insecure=True)", flush=True)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        print(f"union serve: {signal.Signals(signum).name}, shutting down", file=sys.stderr, flush=True)
-        server.request_stop()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.serve_forever()
     finally:
