@@ -234,7 +234,8 @@ def test_loopback() -> None:
 
 
 def test_retry_after_forms() -> None:
-    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("3") == 3.0 and parse_retry_after("0.5") == 0.5
+    assert parse_retry_after("-1") is None
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     now = time.time()
     date = email.utils.formatdate(now + 10, usegmt=True)

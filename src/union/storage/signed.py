@@ -27,7 +27,6 @@ import functools
 import hashlib
 import logging
 import os
-import random
 import re
 import tempfile
 import threading
@@ -42,6 +41,7 @@ from fsspec.spec import AbstractFileSystem
 from union.errors import IntegrityError, SourceChangedError, StorageError, UnionError, UploadPathNotFoundError
 from union.redact import redact_text, redact_url
 from union.storage.protocols import StorageProtocol
+from union.transport.retry import RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     import requests
@@ -235,15 +235,6 @@ def _is_azure(url: str) -> bool:
     return "sv" in query and "sig" in query
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return min(max(float(value), 0.0), RETRY_AFTER_MAX)
-    except ValueError:
-        return None
-
-
 def _needs_environment() -> bool:
     """Whether requests must read proxy settings from the environment on every request (it scans the
     whole environment each time, about a millisecond here); without proxy variables it need not."""
@@ -287,7 +278,11 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.verify = verify
         self.endpoint_host = endpoint_host
         self.attempts = max(1, attempts)
-        self.backoff = BACKOFF if backoff is None else backoff
+        self._retry = RetryPolicy(
+            max_attempts=self.attempts,
+            initial_backoff=BACKOFF if backoff is None else backoff,
+            max_backoff=BACKOFF_MAX,
+        )
         self._pool: Any = None
         if session is None:
             session = requests.Session()
@@ -436,17 +431,13 @@ class SignedURLFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 if response.status_code not in RETRY_STATUS:
                     self._refused(path, url, response.status_code, text)
                 last = f"HTTP {response.status_code}: {text}"
-                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = parse_retry_after(response.headers.get("Retry-After"))
             finally:
                 close = getattr(data, "close", None)
                 if close is not None:
                     close()
             if attempt + 1 < self.attempts:
-                delay = (
-                    wait
-                    if wait is not None
-                    else random.uniform(0, min(BACKOFF_MAX, self.backoff * 2**attempt))
-                )
+                delay = min(wait, RETRY_AFTER_MAX) if wait is not None else self._retry.backoff(attempt)
                 log.info("retrying the upload of %s in %.2fs after %s", path, delay, last)
                 time.sleep(delay)
         raise StorageError(

@@ -1,4 +1,4 @@
-"""Deadlines and retry pacing for the Connect client.
+"""Deadlines and retry pacing for the Connect client and the signed-URL uploads.
 
 Retries use exponential backoff with full jitter (a uniform delay between 0 and the exponential cap), so
 many clients hitting one overloaded server spread out instead of retrying in lockstep. A server's
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import time
 from dataclasses import dataclass
 
@@ -33,13 +34,17 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(max_attempts=1, max_stream_reconnects=0)
 
 
+_SECONDS = re.compile(r"^\d+(\.\d+)?$")
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent/bad."""
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds (decimals, which some stores send,
+    included) or an HTTP date; None if absent or malformed."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(int(value))
+    if _SECONDS.match(value):
+        return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
