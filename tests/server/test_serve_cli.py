@@ -111,3 +111,10 @@ def test_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_pa
         port = busy.getsockname()[1]
         code = main(["serve", "--no-auth", "--port", str(port), "--data-dir", str(tmp_path)])
     assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_loopback() -> None:
+    from union.server.app import is_loopback
+
+    assert is_loopback("localhost") and is_loopback("127.0.0.1") and is_loopback("[::1]")
+    assert not is_loopback("union.example.com")

@@ -14,7 +14,7 @@ from flyteidl2.workflow import run_service_pb2
 from union import errors
 from union.config import Config
 from union.transport import wire
-from union.transport.endpoint import base_url, is_loopback
+from union.transport.endpoint import base_url
 from union.transport.retry import Deadline, RetryPolicy, parse_retry_after
 from union.transport.services import BY_PATH, METHODS
 
@@ -219,15 +219,6 @@ def test_bad_endpoints_name_the_forms(endpoint: str) -> None:
 def test_no_endpoint() -> None:
     with pytest.raises(errors.ConfigError, match="no endpoint"):
         base_url(Config())
-
-
-def test_loopback() -> None:
-    assert (
-        is_loopback("http://localhost:1")
-        and is_loopback("http://127.0.0.1")
-        and is_loopback("http://[::1]:2")
-    )
-    assert not is_loopback("https://union.example.com")
 
 
 # -- retry pacing -----------------------------------------------------------------------------------

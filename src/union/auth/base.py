@@ -95,14 +95,16 @@ class NoAuth(requests.auth.AuthBase):
 
 def make_session(config: Config) -> requests.Session:
     """A session honouring the TLS settings: a CA bundle, or verification switched off on request."""
+    from union.transport.endpoint import tls_verify
+
     session = requests.Session()
-    if config.insecure_skip_verify:
+    verify = tls_verify(config)
+    if verify is False:
         log.warning(
             "TLS certificate verification is off (insecure_skip_verify): use only against a server you trust"
         )
-        session.verify = False
-    elif config.ca_cert_path:
-        session.verify = config.ca_cert_path
+    if verify is not None:
+        session.verify = verify
     return session
 
 

@@ -761,30 +761,18 @@ def storage_mode(config: Config) -> str:
     return "signed" if config.endpoint and not user_prefix else "direct"
 
 
-def _endpoint_host(endpoint: str) -> str | None:
-    text = endpoint.strip()
-    if text.startswith("dns:///"):
-        text = text[len("dns:///") :]
-    if "://" not in text:
-        text = "//" + text
-    return urlsplit(text).hostname
-
-
 def signed_destination(config: Config, transport: Transport, **options: Any) -> UploadDestination:
     """Uploads for ``config`` through ``transport``'s data proxy; a variant plugin can return this from
     its ``union_upload_destination`` hook."""
     from union.storage.destination import UploadDestination
+    from union.transport.endpoint import base_url, tls_verify
 
-    verify: bool | str = True
-    if config.insecure_skip_verify:
-        verify = False
-    elif config.ca_cert_path:
-        verify = config.ca_cert_path
-    host = _endpoint_host(config.endpoint) if config.endpoint else None
+    verify = tls_verify(config)
+    host = urlsplit(base_url(config)).hostname if config.endpoint else None
     fs = SignedURLFileSystem(
         transport,
         org=config.org,
-        verify=verify,
+        verify=True if verify is None else verify,
         endpoint_host=host,
         pool_size=max(10, config.upload_concurrency * 2),
         **options,

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from union import errors
 from union.redact import redact_text, redact_url
 from union.transport import wire
-from union.transport.endpoint import base_url
+from union.transport.endpoint import base_url, tls_verify
 from union.transport.retry import Deadline, RetryPolicy, parse_retry_after
 from union.transport.services import METHODS, Method
 
@@ -230,7 +230,9 @@ class ConnectTransport:
 
     @staticmethod
     def _tls_verify(config: Config) -> bool | str | None:
-        if config.insecure_skip_verify:
+        """``tls_verify``, plus one loud warning when verification is off (None: the default bundle)."""
+        verify = tls_verify(config)
+        if verify is False:
             warnings.warn(
                 f"TLS certificates of {config.endpoint} are not verified (insecure_skip_verify): anyone "
                 "on the network path can read and change this traffic. Use ca_cert_path for a private CA.",
@@ -245,18 +247,7 @@ class ConnectTransport:
             warnings.filterwarnings(
                 "ignore", f"Unverified HTTPS request is being made to host '{host}'", InsecureRequestWarning
             )
-            return False
-        if config.ca_cert_path:
-            from pathlib import Path
-
-            path = Path(config.ca_cert_path).expanduser()
-            if not path.exists():
-                raise errors.ConfigError(
-                    f"ca_cert_path {config.ca_cert_path!r} ({config.source_of('ca_cert_path')}) does not "
-                    "exist: point it at a PEM bundle of the CA that signed the control plane's certificate."
-                )
-            return str(path)
-        return None  # the default: verify against requests' (or the session's) CA bundle
+        return verify
 
     # -- auth ---------------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from union.errors import ConfigError
 from union.redact import redact_url
@@ -37,10 +36,25 @@ def _check_host(endpoint: str, hostport: str) -> str:
     return hostport
 
 
-def is_loopback(url: str) -> bool:
-    """True when ``url`` points at this machine (where plaintext HTTP is acceptable)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "127.0.0.1", "::1")
+def tls_verify(config: Config) -> bool | str | None:
+    """What ``requests``' ``verify`` should be for the control plane and its signed URLs: ``False`` when
+    ``insecure_skip_verify`` says so, the (checked) ``ca_cert_path``, or None for the default CA bundle.
+
+    One answer for the Connect client, the token endpoints and the signed-URL PUTs, so a CA bundle
+    written as ``~/ca.pem`` means the same file to all three."""
+    if config.insecure_skip_verify:
+        return False
+    if config.ca_cert_path:
+        from pathlib import Path
+
+        path = Path(config.ca_cert_path).expanduser()
+        if not path.exists():
+            raise ConfigError(
+                f"ca_cert_path {config.ca_cert_path!r} ({config.source_of('ca_cert_path')}) does not "
+                "exist: point it at a PEM bundle of the CA that signed the control plane's certificate."
+            )
+        return str(path)
+    return None
 
 
 def base_url(config: Config | str, *, insecure: bool | None = None) -> str:
