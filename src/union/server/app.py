@@ -396,14 +396,14 @@ class Server:
         path = request.path
         if path.startswith(DATA_PREFIX):
             if self._dataproxy is None or not hasattr(self._dataproxy, "handle"):
-                return _text(404, "this server has no data proxy\n")
+                return Response.text(404, "this server has no data proxy\n")
             response: Response = self._dataproxy.handle(request)
             return response
         if self._auth is not None and _auth_path(self._auth, path):
             response = self._auth.handle(request)
             return response
         if path == "/healthz":
-            return _text(200, "ok\n")
+            return Response.text(200, "ok\n")
         assert self._routes is not None
         return self._routes(request)
 
@@ -413,7 +413,3 @@ def _auth_path(auth: Any, path: str) -> bool:
     if handles is not None:
         return bool(handles(path))
     return path.startswith(("/oauth2/", "/.well-known/")) or path in ("/device", "/device/")
-
-
-def _text(status: int, text: str) -> Response:
-    return Response(status, {"Content-Type": "text/plain; charset=utf-8"}, text.encode())

@@ -84,10 +84,6 @@ def _sign(secret: bytes, method: str, path: str, expires: int, size: int | None,
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-def _text(status: int, message: str) -> Response:
-    return Response(status, {"Content-Type": "text/plain; charset=utf-8"}, (message + "\n").encode())
-
-
 class DataProxy:
     """Mints and serves signed URLs over the store at ``store`` (any fsspec URI).
 
@@ -265,7 +261,7 @@ class DataProxy:
                 405, {"Allow": "GET, HEAD, PUT", "Content-Type": "text/plain"}, b"use GET or PUT\n"
             )
         except _Refused as exc:
-            return _text(exc.status, str(exc))
+            return Response.text(exc.status, f"{exc}\n")
 
     def _rel_path(self, request: Request) -> str:
         if not request.path.startswith(PREFIX):

@@ -70,5 +70,10 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | Iterable[bytes] = b""
 
+    @classmethod
+    def text(cls, status: int, text: str) -> Response:
+        """A plain-text answer (health checks, refusals outside the Connect protocol)."""
+        return cls(status, {"Content-Type": "text/plain; charset=utf-8"}, text.encode())
+
 
 Handler = Callable[[Request], Response]
