@@ -56,6 +56,10 @@ class Config:
     def source_of(self, key: str) -> str:
         return self.sources.get(key, "defaults")
 
+    def set_by_user(self, key: str) -> bool:
+        """Whether ``key`` has a value the user gave (an argument, a variable or a file), not a default."""
+        return getattr(self, key) is not None and self.source_of(key) != "defaults"
+
 
 SECRET_FIELDS = ("api_key", "token")
 FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.name != "sources")

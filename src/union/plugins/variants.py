@@ -383,11 +383,6 @@ def union_hosted_defaults(config: Config) -> dict[str, Any]:
     return {**hosted_defaults(config), **interactive_default(config)}
 
 
-def user_set(config: Config, key: str) -> bool:
-    """Whether the user (not a default) set ``key``."""
-    return getattr(config, key) is not None and config.source_of(key) != "defaults"
-
-
 def variant_destination(variant: Variant, config: Config, transport: Any = None) -> UploadDestination:
     """Where uploads go for ``variant``: its storage mode applied to ``config``.
 
@@ -398,15 +393,15 @@ def variant_destination(variant: Variant, config: Config, transport: Any = None)
 
     mode = variant.storage
     if mode == "signed-or-direct":
-        mode = "direct" if user_set(config, "raw_data_prefix") else "signed"
-    if mode == "signed" and variant.storage == "signed" and user_set(config, "raw_data_prefix"):
+        mode = "direct" if config.set_by_user("raw_data_prefix") else "signed"
+    if mode == "signed" and variant.storage == "signed" and config.set_by_user("raw_data_prefix"):
         raise ConfigError(
             f"the {variant.name} variant stores data only through the control plane's signed URLs, but a "
             f"raw-data prefix is configured ({config.source_of('raw_data_prefix')}). Remove "
             "storage.raw_data_prefix / UNION_RAW_DATA_PREFIX for this deployment."
         )
     if mode in ("direct", "local"):
-        if mode == "direct" and not user_set(config, "raw_data_prefix"):
+        if mode == "direct" and not config.set_by_user("raw_data_prefix"):
             raise ConfigError(
                 f"the {variant.name} variant uploads straight to your bucket, and no raw-data prefix is "
                 "configured. Set storage.raw_data_prefix (e.g. s3://my-bucket/data) in the config file "
@@ -463,7 +458,6 @@ __all__ = [
     "signed_destination",
     "union_hosted_defaults",
     "union_hosted_variant",
-    "user_set",
     "variant_config_file",
     "variant_destination",
     "variant_env",

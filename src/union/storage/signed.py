@@ -757,8 +757,7 @@ def storage_mode(config: Config) -> str:
     raw-data prefix, directly. Variant plugins choose for their deployments through their own
     ``union_upload_destination`` (returning :func:`signed_destination` for signed mode).
     """
-    user_prefix = config.raw_data_prefix is not None and config.source_of("raw_data_prefix") != "defaults"
-    return "signed" if config.endpoint and not user_prefix else "direct"
+    return "signed" if config.endpoint and not config.set_by_user("raw_data_prefix") else "direct"
 
 
 def signed_destination(config: Config, transport: Transport, **options: Any) -> UploadDestination:
