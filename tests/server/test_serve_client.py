@@ -123,7 +123,7 @@ def test_union_run_with_an_api_key(make_server: Callable[..., Served]) -> None:
 
 
 def _run_with_key(make_server: Callable[..., Served]) -> None:
-    from union.server.auth import decode_api_key
+    from union.auth.apikey import decode_api_key
 
     served = make_server(auth=True)
     served.server.auth.failure_delay = 0.0
@@ -134,7 +134,7 @@ def _run_with_key(make_server: Callable[..., Served]) -> None:
         assert union.run(rt_tasks.add, a=1, b=1).result(timeout=WAIT) == 2
     finally:
         _client.reset()
-    secret = decode_api_key(key)[2]
+    secret = decode_api_key(key).client_secret
     assert secret not in served.log_text() and key not in served.log_text()
     union.init(endpoint=served.url, insecure=True)
     _client.reset()

@@ -178,10 +178,10 @@ def test_generated_clients_with_authentication(make_server: Callable[..., Served
         )
     assert info.value.code == Code.UNAUTHENTICATED
 
-    from union.server.auth import decode_api_key
+    from union.auth.apikey import decode_api_key
 
-    key = served.server.auth.create_api_key("interop", endpoint=served.url)
-    _, client_id, secret, _ = decode_api_key(key)
+    key = decode_api_key(served.server.auth.create_api_key("interop", endpoint=served.url))
+    client_id, secret = key.client_id, key.client_secret
     token = requests.post(
         served.url + "/oauth2/token",
         data={"grant_type": "client_credentials"},

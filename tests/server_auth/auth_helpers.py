@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
+from union.auth.apikey import decode_api_key
 from union.server.app import Server
 from union.server.auth import ServerAuth
 from union.server.exchange import Headers, Request, Response
@@ -69,8 +70,8 @@ def body(response: Response) -> Any:
 
 
 def key_parts(key: str) -> tuple[str, str, str, str]:
-    endpoint, client_id, secret, org = base64.b64decode(key).decode().rsplit(":", 3)
-    return endpoint, client_id, secret, org
+    parts = decode_api_key(key)
+    return parts.endpoint, parts.client_id, parts.client_secret, parts.org
 
 
 def client_token(auth: ServerAuth, key: str) -> str:

@@ -12,8 +12,9 @@ import pytest
 from auth_helpers import BASE, Clock, basic, bearer, body, client_token, key_parts, request
 
 from union import errors
+from union.auth.apikey import ApiKey, decode_api_key
 from union.server import auth as auth_mod
-from union.server.auth import DEVICE_CODE_GRANT, ServerAuth, decode_api_key, encode_api_key
+from union.server.auth import DEVICE_CODE_GRANT, ServerAuth
 
 # -- API keys ----------------------------------------------------------------------------------------
 
@@ -23,9 +24,9 @@ def test_api_key_format_round_trips_an_endpoint_with_colons(auth: ServerAuth) ->
     endpoint, client_id, secret, org = key_parts(key)
     assert (endpoint, org) == ("http://127.0.0.1:8080", "acme")
     assert client_id.startswith("ci-") and len(secret) >= 40
-    assert decode_api_key(key) == (endpoint, client_id, secret, org)
+    assert decode_api_key(key) == ApiKey(endpoint, client_id, secret, org)
     urlsafe = base64.urlsafe_b64encode(base64.b64decode(key)).decode().rstrip("=")
-    assert decode_api_key(urlsafe) == (endpoint, client_id, secret, org)
+    assert decode_api_key(urlsafe) == ApiKey(endpoint, client_id, secret, org)
     # The default endpoint is the server's public URL.
     assert key_parts(auth.create_api_key("other"))[0] == BASE
 
@@ -34,13 +35,13 @@ def test_api_key_format_round_trips_an_endpoint_with_colons(auth: ServerAuth) ->
     "bad", ["", "!!!", base64.b64encode(b"no-colons").decode(), base64.b64encode(b":::").decode()]
 )
 def test_malformed_api_key_is_a_clear_error(bad: str) -> None:
-    with pytest.raises(errors.InvalidArgumentError, match="API key is not valid"):
+    with pytest.raises(errors.ConfigError, match="not a valid API key"):
         decode_api_key(bad)
 
 
 def test_encode_refuses_colons_in_parts() -> None:
     with pytest.raises(errors.InvalidArgumentError, match="client secret"):
-        encode_api_key("http://h", "id", "se:cret")
+        ApiKey("http://h", "id", "se:cret", "").encode()
 
 
 def test_list_and_revoke_api_keys(auth: ServerAuth, clock: Clock) -> None:

@@ -112,7 +112,7 @@ class TestFlyteContract(VariantContract):
     def deployment(
         self, request: pytest.FixtureRequest, moto_s3, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[Deployment]:
-        from union.server.auth import decode_api_key
+        from union.auth.apikey import decode_api_key
 
         oauth = request.param == "flyte-env-oauth"
         prefix = f"s3://{moto_s3.bucket}/data"
@@ -123,7 +123,8 @@ class TestFlyteContract(VariantContract):
             env: dict[str, str] = {}
             settings: dict[str, object] = {"variant": "flyte"}
             if oauth:
-                _, client_id, secret, _ = decode_api_key(server.api_key())
+                key = decode_api_key(server.api_key())
+                client_id, secret = key.client_id, key.client_secret
                 env = {
                     "FLYTE_PLATFORM_URL": server.url,
                     "FLYTE_PLATFORM_INSECURE": "true",

@@ -12,7 +12,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from union.errors import ConfigError
+from union.errors import ConfigError, InvalidArgumentError
 
 _URLSAFE = str.maketrans("-_", "+/")
 _SCHEME = re.compile(r"^(dns:///|[A-Za-z][A-Za-z0-9+.-]*://)")
@@ -31,7 +31,15 @@ class ApiKey:
         return f"ApiKey(endpoint={self.endpoint!r}, client_id={self.client_id!r}, org={self.org!r})"
 
     def encode(self) -> str:
-        """The key in the form ``UNION_API_KEY`` takes (standard base64, padded)."""
+        """The key in the form ``UNION_API_KEY`` takes (standard base64, padded). Only the endpoint may
+        hold colons: any other field with one could not be decoded again."""
+        for label, part in (
+            ("client id", self.client_id),
+            ("client secret", self.client_secret),
+            ("org", self.org),
+        ):
+            if ":" in part:
+                raise InvalidArgumentError(f"the {label} of an API key cannot contain ':'")
         raw = f"{self.endpoint}:{self.client_id}:{self.client_secret}:{self.org}"
         return base64.b64encode(raw.encode()).decode()
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote_plus
 
 from union import errors
+from union.auth import apikey
 from union.server.credentials import ApiKey, CredentialStore
 from union.server.exchange import Request, Response
 
@@ -70,35 +71,6 @@ DEFAULT_SERVER_DIR = default_server_dir
 
 
 # -- the API key format ----------------------------------------------------------------------------
-
-
-def encode_api_key(endpoint: str, client_id: str, client_secret: str, org: str = "") -> str:
-    """The ``UNION_API_KEY`` value: standard base64 of ``endpoint:client_id:client_secret:org``."""
-    for label, part in (("client id", client_id), ("client secret", client_secret), ("org", org)):
-        if ":" in part:
-            raise errors.InvalidArgumentError(f"the {label} of an API key cannot contain ':'")
-    raw = f"{endpoint}:{client_id}:{client_secret}:{org}"
-    return base64.b64encode(raw.encode("utf-8")).decode("ascii")
-
-
-def decode_api_key(key: str) -> tuple[str, str, str, str]:
-    """``(endpoint, client_id, client_secret, org)``; the endpoint may itself contain ``:``."""
-    text = key.strip()
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True).decode("utf-8")
-        endpoint, client_id, client_secret, org = raw.rsplit(":", 3)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise errors.InvalidArgumentError(
-            "the API key is not valid: expected base64 of endpoint:client_id:client_secret:org, as printed "
-            "by `union create api-key`"
-        ) from None
-    if not endpoint or not client_id or not client_secret:
-        raise errors.InvalidArgumentError(
-            "the API key is not valid: its endpoint, client id or secret is empty; create a new one with "
-            "`union create api-key`"
-        )
-    return endpoint, client_id, client_secret, org
 
 
 def check_key_name(name: str) -> str:
@@ -269,7 +241,7 @@ class ServerAuth:
             raise errors.InvalidArgumentError(f"the org {org!r} cannot contain ':'")
         client_id = f"{name}-{secrets.token_hex(4)}"
         secret = secrets.token_urlsafe(32)
-        key = encode_api_key(endpoint or self.base_url, client_id, secret, org)
+        key = apikey.ApiKey(endpoint or self.base_url, client_id, secret, org).encode()
         self.store.add_api_key(name, client_id, secret, now=self.clock())
         log.info("created API key %r (client id %s)", name, client_id)
         return key
@@ -644,8 +616,11 @@ class ServerAuth:
     def _device_approver(self, request: Request, api_key: str | None) -> str | None:
         """Who approves: the key behind the bearer token, or a pasted API key; anyone when auth is off."""
         if api_key:
-            _endpoint, client_id, secret, _org = decode_api_key(api_key)
-            key = self._check_client(client_id, secret)
+            try:
+                pasted = apikey.decode_api_key(api_key, "the pasted API key")
+            except errors.ConfigError as exc:
+                raise errors.InvalidArgumentError(str(exc)) from None
+            key = self._check_client(pasted.client_id, pasted.client_secret)
             if key is None or not key.active:
                 raise errors.UnauthenticatedError("the API key is wrong or was deleted")
             return key.client_id
