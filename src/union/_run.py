@@ -113,7 +113,12 @@ def run(task: Any, /, **inputs: Any) -> Run:
 
     Inputs are checked against the task's interface before anything is uploaded or sent (wrong names
     or types raise union.types errors). A ``@union.task`` is deployed first if its code changed.
+    Called inside an engine task (a script's top level being imported by a worker) it raises
+    RunInsideTaskError before doing anything, so an unguarded script cannot start a chain of runs.
     """
+    from union._task_context import refuse_run_in_task
+
+    refuse_run_in_task()
     from union._task import TaskFunction
     from union.remote import Run, Task, _client
     from union.remote._lazy import LazyEntity

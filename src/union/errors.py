@@ -176,6 +176,15 @@ class RunTimedOutError(RunFailedError, TimeoutError):
     """The run hit its task's timeout on the control plane."""
 
 
+class RunInsideTaskError(UnionError, RuntimeError):
+    """A run was started while the engine was importing or running a task's module.
+
+    A script whose module-level code calls ``union.run`` would start a new run every time a worker
+    imports it, each of whose workers would start another: the call belongs under
+    ``if __name__ == "__main__":``.
+    """
+
+
 class RunNotDoneError(UnionError):
     """The run has not reached a terminal phase yet, so it has no outputs or error to show."""
 

@@ -239,3 +239,56 @@ def test_a_script_run_as_main(engine: Any, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "HI!"
     assert [r.task_name for r in Run.search(limit=5)] == ["hello_script.shout"]
+
+
+def test_a_script_without_a_main_guard_starts_exactly_one_run(engine: Any, tmp_path: Path) -> None:
+    """The worker imports the script to run its task; the script's top-level union.run then must not start
+    a second run (whose worker would start a third...), but fail the first run with a clear error."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "unguarded"
+    folder.mkdir()
+    (folder / "unguarded_script.py").write_text(
+        "import union\n\n"
+        "@union.task\n"
+        "def add(a: int, b: int = 2) -> int:\n"
+        "    return a + b\n\n"
+        "run = union.run(add, a=40)\n"
+        "run.wait(timeout=60)\n"
+        "print(run.phase)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(folder / "unguarded_script.py")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "FAILED"
+    runs = list(Run.search(limit=10))
+    assert len(runs) == 1
+    error = runs[0].error
+    assert error is not None and error.code == "union.errors.RunInsideTaskError"
+    assert 'if __name__ == "__main__":' in error.message
+
+
+def test_a_run_inside_a_task_is_refused(engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every way of creating a run checks, not only union.run: the transports' CreateRun too."""
+    from flyteidl2.workflow.run_service_pb2 import CreateRunRequest
+
+    from union._task_context import TASK_ENV
+    from union.config import Config
+    from union.errors import RunInsideTaskError
+    from union.transport.connect import ConnectTransport
+
+    monkeypatch.setenv(TASK_ENV, "r1")
+    with pytest.raises(RunInsideTaskError, match="__main__"):
+        union.run(rt_tasks.add, a=1)
+    with pytest.raises(RunInsideTaskError):
+        engine.create_run(CreateRunRequest())
+    with pytest.raises(RunInsideTaskError):
+        ConnectTransport(Config(endpoint="http://127.0.0.1:9")).create_run(CreateRunRequest())

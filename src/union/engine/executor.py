@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from union._task_context import mark_task_process
 from union.config import Config
 from union.engine.store import Store
 from union.storage.files import StorageFiles
@@ -98,6 +99,7 @@ def execute(store: Store, run_id: int, folder: Path) -> str:
     inputs = common_pb2.Inputs.FromString(row["inputs"])
     for pair in run_pb2.RunSpec.FromString(row["run_spec"]).envs.values:  # RunSpec.envs, as Flyte does
         os.environ[pair.key] = pair.value
+    mark_task_process(str(row["name"]))  # after the envs, which must not be able to unset it
     func = load_function(spec, config)
     kwargs = ut.literals_to_inputs(func, {nl.name: nl.value for nl in inputs.literals}, files=files)
     value = func(**kwargs)

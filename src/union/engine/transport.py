@@ -222,6 +222,9 @@ class EmbeddedTransport:
     ) -> runs.CreateRunResponse:
         from flyteidl2.task import task_definition_pb2
 
+        from union._task_context import refuse_run_in_task
+
+        refuse_run_in_task()
         if request.HasField("task_spec"):
             spec = request.task_spec
             tid = spec.task_template.id

@@ -587,6 +587,9 @@ class ConnectTransport:
     def create_run(
         self, request: runs.CreateRunRequest, *, timeout: float | None = None
     ) -> runs.CreateRunResponse:
+        from union._task_context import refuse_run_in_task
+
+        refuse_run_in_task()
         result: runs.CreateRunResponse = self._unary("create_run", request, timeout)
         return result
 
