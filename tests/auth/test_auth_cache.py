@@ -13,6 +13,7 @@ from union.auth.apikey import ApiKey
 from union.auth.base import Token
 from union.auth.cache import FileTokenCache, KeyringTokenCache, default_cache, usable_keyring
 from union.config import Config, paths
+from union.errors import UnauthenticatedError
 
 
 def api_key_config(server) -> Config:
@@ -45,6 +46,35 @@ def test_file_cache_keys_differ_by_endpoint_and_client(oauth, monkeypatch):
     elsewhere = builtin_authenticator(Config(endpoint="https://elsewhere", api_key=config.api_key))
     keys = {a._cache_key() for a in (auth, other, elsewhere)}
     assert len(keys) == 3
+
+
+def secret_config(server, monkeypatch, secret: str) -> Config:
+    monkeypatch.setenv("APP_SECRET", secret)
+    return Config(endpoint=server.url, client_id="app", client_secret_env_var="APP_SECRET")
+
+
+def test_a_wrong_secret_never_finds_the_tokens_a_good_one_cached(oauth, monkeypatch):
+    good = builtin_authenticator(secret_config(oauth, monkeypatch, "app-secret"), oauth.metadata)
+    assert call_api(oauth, good).status_code == 200
+    wrong = builtin_authenticator(secret_config(oauth, monkeypatch, "not-the-secret"), oauth.metadata)
+    with pytest.raises(UnauthenticatedError, match="app"):
+        call_api(oauth, wrong)
+    again = builtin_authenticator(secret_config(oauth, monkeypatch, "app-secret"), oauth.metadata)
+    assert call_api(oauth, again).status_code == 200
+    assert oauth.grants("client_credentials") == 2  # the refused request; the good secret reused its token
+    directory = paths.cache_dir() / "auth"
+    key_file = directory / ".fingerprint-key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    for entry in directory.iterdir():
+        assert b"app-secret" not in entry.read_bytes() and "app-secret" not in entry.name
+
+
+def test_a_wrong_api_key_secret_is_refused_after_a_good_one(oauth):
+    config = api_key_config(oauth)
+    assert call_api(oauth, builtin_authenticator(config, oauth.metadata)).status_code == 200
+    bad = ApiKey(endpoint=oauth.url, client_id="ci-bot", client_secret="rotated-away", org="").encode()
+    with pytest.raises(UnauthenticatedError):
+        call_api(oauth, builtin_authenticator(Config(endpoint=oauth.url, api_key=bad), oauth.metadata))
 
 
 def test_file_cache_ignores_damaged_and_exposed_files(tmp_path):
@@ -99,8 +129,10 @@ def test_keyring_used_when_usable_and_reused(oauth):
     first = builtin_authenticator(config, oauth.metadata)
     assert isinstance(first._cache, KeyringTokenCache)
     assert call_api(oauth, first).status_code == 200
-    (((service, _), stored),) = backend.items.items()
-    assert service == "union" and json.loads(stored)["access_token"].startswith("access-")
+    ((service, key),) = [k for k in backend.items if k[1] != "fingerprint-key"]
+    assert service == "union" and json.loads(backend.items[service, key])["access_token"].startswith(
+        "access-"
+    )
     assert not (paths.cache_dir() / "auth").exists()  # nothing on disk
 
     second = builtin_authenticator(config, oauth.metadata)
@@ -108,7 +140,19 @@ def test_keyring_used_when_usable_and_reused(oauth):
     assert oauth.grants("client_credentials") == 1
     oauth.revoke_all()
     assert call_api(oauth, second).status_code == 200  # 401: forgotten, fetched again, stored again
-    assert json.loads(next(iter(backend.items.values())))["access_token"] == second.token()
+    assert json.loads(backend.items[("union", key)])["access_token"] == second.token()
+
+
+def test_keyring_keeps_the_fingerprint_key_and_refuses_a_wrong_secret(oauth, monkeypatch):
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    good = builtin_authenticator(secret_config(oauth, monkeypatch, "app-secret"), oauth.metadata)
+    assert call_api(oauth, good).status_code == 200
+    wrong = builtin_authenticator(secret_config(oauth, monkeypatch, "not-the-secret"), oauth.metadata)
+    with pytest.raises(UnauthenticatedError):
+        call_api(oauth, wrong)
+    assert ("union", "fingerprint-key") in backend.items
+    assert not any("app-secret" in v or "app-secret" in k for (_, k), v in backend.items.items())
 
 
 def test_keyring_failures_fall_back_to_the_file(oauth):

@@ -5,15 +5,21 @@ needed. A keyring whose backend is the "fail" or "null" one (no desktop secret s
 servers and CI machines), or that raises, counts as unusable; tokens then go to
 ``<cache dir>/auth/<key>.json``, created with mode 0600 in a 0700 directory. Setting
 ``PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring`` forces the file cache.
+
+A confidential client's tokens are keyed by a fingerprint of its secret too (:func:`credential_fingerprint`),
+so a rotated or mistyped secret never finds the tokens a good one obtained: it goes to the token endpoint,
+which refuses it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
+import secrets
 import stat
 import tempfile
 import threading
@@ -33,6 +39,62 @@ def cache_key(*parts: str | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
+FINGERPRINT_KEY_FILE = ".fingerprint-key"
+FINGERPRINT_KEY_ENTRY = "fingerprint-key"
+_fingerprint_keys: dict[Path, bytes] = {}
+_fingerprint_lock = threading.Lock()
+
+
+def credential_fingerprint(secret: str, cache: object | None) -> str | None:
+    """A keyed hash (HMAC-SHA256) of a credential, for cache keys: never the secret, nor a plain hash of it.
+
+    The key is 32 random bytes kept where ``cache`` keeps tokens (its ``fingerprint_key()``: the keyring,
+    or ``<cache dir>/auth/.fingerprint-key`` with mode 0600; the file for caches without one), so a cache
+    key seen elsewhere (a keyring listing, a file name) cannot be used to test guesses of the secret.
+    None when no key can be had: the tokens are then not cached between processes, rather than cached
+    under a key a wrong secret would also find.
+    """
+    source = getattr(cache, "fingerprint_key", None)
+    key = source() if callable(source) else file_cache().fingerprint_key()
+    if not isinstance(key, bytes):
+        return None
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _fingerprint_key(path: Path) -> bytes | None:
+    with _fingerprint_lock:
+        if path not in _fingerprint_keys:
+            key = _read_or_make_key(path)
+            if key is None:
+                return None
+            _fingerprint_keys[path] = key
+        return _fingerprint_keys[path]
+
+
+def _read_or_make_key(path: Path) -> bytes | None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:  # first use: write the key, then read it back below like everyone else
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+        st = path.stat()
+        if st.st_mode & 0o077 or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            log.warning("not caching tokens: %s is readable by others or not ours", path)
+            return None
+        key = path.read_bytes()
+    except OSError as exc:
+        log.warning("not caching tokens: the key file %s is unusable (%s)", path, type(exc).__name__)
+        return None
+    if len(key) < 32:  # a concurrent first use is still writing it, or it was truncated
+        log.warning("not caching tokens: the key file %s is incomplete", path)
+        return None
+    return key
+
+
 class TokenCache(Protocol):
     """Stores tokens by key. Failures are never fatal: a broken cache behaves as an empty one."""
 
@@ -49,6 +111,11 @@ class MemoryTokenCache:
     def __init__(self) -> None:
         self._items: dict[str, Token] = {}
         self._lock = threading.Lock()
+        self._key = secrets.token_bytes(32)
+
+    def fingerprint_key(self) -> bytes:
+        """This cache's key for credential fingerprints (credential_fingerprint)."""
+        return self._key
 
     def __repr__(self) -> str:
         return f"<MemoryTokenCache entries={len(self._items)}>"
@@ -77,6 +144,11 @@ class FileTokenCache:
 
     def path(self, key: str) -> Path:
         return self.directory / f"{key}.json"
+
+    def fingerprint_key(self) -> bytes | None:
+        """This cache's key for credential fingerprints (credential_fingerprint): a private file beside
+        the tokens, made on first use."""
+        return _fingerprint_key(self.directory / FINGERPRINT_KEY_FILE)
 
     def get(self, key: str) -> Token | None:
         path = self.path(key)
@@ -121,9 +193,31 @@ class KeyringTokenCache:
     def __init__(self, backend: Any, fallback: TokenCache | None = None) -> None:
         self.backend = backend
         self.fallback = fallback
+        self._key: bytes | None = None
 
     def __repr__(self) -> str:
         return f"<KeyringTokenCache {type(self.backend).__name__}>"
+
+    def fingerprint_key(self) -> bytes | None:
+        """This cache's key for credential fingerprints (credential_fingerprint): a keyring entry, made on
+        first use; the fallback's when the keyring fails."""
+        if self._key is not None:
+            return self._key
+        try:
+            raw = self.backend.get_password(KEYRING_SERVICE, FINGERPRINT_KEY_ENTRY)
+            if not raw:
+                self.backend.set_password(KEYRING_SERVICE, FINGERPRINT_KEY_ENTRY, secrets.token_hex(32))
+                raw = self.backend.get_password(KEYRING_SERVICE, FINGERPRINT_KEY_ENTRY)
+            key = bytes.fromhex(raw)
+        except Exception as exc:
+            log.debug(
+                "keyring unusable for the fingerprint key (%s): using the file cache's", type(exc).__name__
+            )
+            return self.fallback.fingerprint_key() if isinstance(self.fallback, FileTokenCache) else None
+        if len(key) < 32:
+            return None
+        self._key = key
+        return key
 
     def get(self, key: str) -> Token | None:
         try:

@@ -25,7 +25,7 @@ from urllib.parse import quote_plus, urljoin
 import requests
 
 from union.auth.base import Authenticator, NoAuth, Token
-from union.auth.cache import cache_key
+from union.auth.cache import cache_key, credential_fingerprint
 from union.errors import (
     DeadlineExceededError,
     NotFoundError,
@@ -244,6 +244,7 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
         super().__init__(config, **kwargs)
         self.client_id = client_id
         self.__secret = client_secret
+        self._fingerprint: str | None = None
 
     def _secrets(self) -> list[str]:
         return [self.__secret]
@@ -253,6 +254,17 @@ class ClientCredentialsAuthenticator(OAuthAuthenticator):
 
     def _fix(self) -> str:
         return "Check client_id and the client secret (client_secret_env_var / client_secret_location)."
+
+    def _cache_key(self) -> str | None:
+        """Keyed by the secret's fingerprint as well: a wrong or rotated secret must not find the tokens
+        a good one obtained."""
+        if self._fingerprint is None:
+            self._fingerprint = credential_fingerprint(self.__secret, self._cache)
+        if self._fingerprint is None:
+            return None
+        fingerprint = self._fingerprint
+        scopes = " ".join(self.config.scopes or ())
+        return cache_key(self.config.endpoint, self.kind, self.client_id, scopes, fingerprint)
 
     def _fetch(self) -> Token:
         url = self.token_endpoint()
