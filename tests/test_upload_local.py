@@ -189,6 +189,7 @@ def test_parallel_uploads_respect_the_concurrency_setting(tmp_path, monkeypatch)
     union.init(raw_data_prefix=(tmp_path / "store").as_uri(), upload_concurrency=3)
     tree = many_files(tmp_path / "tree", 40)
     active, peak, lock = 0, 0, threading.Lock()
+    full = threading.Event()  # set once three copies run at the same time
     real = transfer.copy_local
 
     def counting(*args, **kwargs):
@@ -196,10 +197,13 @@ def test_parallel_uploads_respect_the_concurrency_setting(tmp_path, monkeypatch)
         with lock:
             active += 1
             peak = max(peak, active)
+            if active == 3:
+                full.set()
         try:
-            import time
-
-            time.sleep(0.01)
+            # Hold every copy until three overlap, so the peak does not depend on scheduling; with fewer
+            # workers this times out and the peak stays below three.
+            if not full.wait(10):
+                full.set()  # fewer than three workers: release the rest, the peak assertion fails
             return real(*args, **kwargs)
         finally:
             with lock:
@@ -208,7 +212,7 @@ def test_parallel_uploads_respect_the_concurrency_setting(tmp_path, monkeypatch)
     monkeypatch.setattr("union.storage.local_tree.copy_local", counting)
     monkeypatch.setattr("union.storage.upload.BATCH_FILES", 1)
     upload_dir(tree)
-    assert 2 <= peak <= 3
+    assert peak == 3
 
 
 def test_config_passed_explicitly_wins(tmp_path):

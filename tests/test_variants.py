@@ -16,6 +16,7 @@ from union.plugins.variants import (
     EMBEDDED,
     Variant,
     endpoint_host,
+    install_command,
     installed_variants,
     select_variant,
 )
@@ -139,12 +140,33 @@ def test_a_variant_whose_plugin_is_missing_names_the_extra(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "entry_points", without_byoc)
     with pytest.raises(ConfigError, match=r"variant 'byoc' is not installed") as info:
         resolve(variant="byoc")
-    # The extra, installed from this checkout: 'union[byoc]' from PyPI would be another project.
+    # The extra, installed from where union runs: 'union[byoc]' from PyPI would be another project.
     message = str(info.value)
-    assert f"pip install -e '{Path(__file__).resolve().parent.parent}[byoc]'" in message
+    assert install_command("byoc") in message
     assert "'union[" not in message
     with pytest.raises(ConfigError, match=r"unknown variant 'byok2'. Did you mean 'byok'\?"):
         resolve(variant="byok2")
+
+
+def _union_at(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    """Make union.plugins.variants believe it runs from ``root``/src/union/plugins/variants.py."""
+    import union.plugins.variants as variants_module
+
+    module = root / "src" / "union" / "plugins" / "variants.py"
+    monkeypatch.setattr(variants_module, "__file__", str(module))
+
+
+def test_install_command_names_the_checkout_union_runs_from(tmp_path, monkeypatch):
+    checkout = tmp_path / "checkout"
+    (checkout / "plugins" / "byoc").mkdir(parents=True)
+    (checkout / "plugins" / "byoc" / "pyproject.toml").write_text("[project]\nname = 'union-byoc'\n")
+    _union_at(monkeypatch, checkout)
+    assert install_command("byoc") == f"pip install -e '{checkout.resolve()}[byoc]'"
+
+
+def test_install_command_outside_a_checkout_says_to_use_one(tmp_path, monkeypatch):
+    _union_at(monkeypatch, tmp_path / "site-packages-like")  # an installed wheel: no plugins/ beside it
+    assert install_command("byoc") == "pip install -e '.[byoc]' in a checkout of union's repository"
 
 
 def test_two_plugins_claiming_one_endpoint_name_both(acme, site, monkeypatch):

@@ -182,4 +182,7 @@ def test_caches_do_not_count_towards_the_bundle(tmp_path: Path, monkeypatch: pyt
         (tmp_path / folder).mkdir()
         for i in range(5):
             (tmp_path / folder / f"f{i}").write_text("x")
-    run_module.check_bundle(tmp_path)
+    run_module.check_bundle(tmp_path)  # 16 files, but only task.py counts
+    (tmp_path / ".venv").rename(tmp_path / "data")  # the same five files in an ordinary folder do count
+    with pytest.raises(TaskDefinitionError, match="folder of its own"):
+        run_module.check_bundle(tmp_path)

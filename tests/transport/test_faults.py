@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import logging
 import socket
 import threading
 import time
@@ -282,13 +283,31 @@ def test_connection_refused_then_server_comes_up(server, connect) -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     t = connect(config=Config(endpoint=f"http://127.0.0.1:{port}"), retry=RetryPolicy(initial_backoff=0.2))
+    refused = threading.Event()
+
+    class OnRetry(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "retry" in record.getMessage():
+                refused.set()
+
+    handler = OnRetry()
+    transport_log = logging.getLogger("union.transport")
+    transport_log.addHandler(handler)
+    previous = transport_log.level
+    transport_log.setLevel(logging.INFO)
+    answer = run_service_pb2.CreateRunResponse(
+        run=run_definition_pb2.Run(
+            action=run_definition_pb2.Action(id=identifier_pb2.ActionIdentifier(run=RUN_ID))
+        )
+    )
+    received: list[bytes] = []
 
     def later() -> None:
-        time.sleep(0.3)
-        sock.listen()
+        assert refused.wait(10), "the client never reported a refused attempt"
+        sock.listen()  # only after the client was refused at least once
         conn, _ = sock.accept()
-        conn.recv(65536)
-        body = run_service_pb2.CreateRunResponse().SerializeToString()
+        received.append(conn.recv(65536))
+        body = answer.SerializeToString()
         conn.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/proto\r\nContent-Length: %d\r\n"
             b"Connection: close\r\n\r\n%s" % (len(body), body)
@@ -298,10 +317,14 @@ def test_connection_refused_then_server_comes_up(server, connect) -> None:
     thread = threading.Thread(target=later)
     thread.start()
     try:
-        t.create_run(create_req(), timeout=5)
+        assert t.create_run(create_req(), timeout=5) == answer
     finally:
+        transport_log.removeHandler(handler)
+        transport_log.setLevel(previous)
         thread.join()
         sock.close()
+    assert refused.is_set()
+    assert received and received[0].startswith(b"POST /flyteidl2.workflow.RunService/CreateRun ")
 
 
 def test_dropped_mid_request_read_is_retried(server, connect) -> None:
