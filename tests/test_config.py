@@ -119,6 +119,9 @@ def test_env_storage_options_json(monkeypatch):
         ("- a\n- b\n", "expected a mapping of sections"),
         ("admin: 3\n", "section 'admin' must be a mapping"),
         ("admin:\n  endpiont: x\n", "unknown key admin.endpiont. Did you mean 'endpoint'?"),
+        ("varient: byoc\n", "unknown top-level key 'varient'. Did you mean 'variant'?"),
+        ("admn:\n  endpoint: x\n", "unknown top-level key 'admn'. Did you mean 'admin'?"),
+        ("whatever: 1\n", "unknown top-level key 'whatever'. Known here: variant, admin"),
         ("admin:\n  insecure: maybe\n", "admin.insecure: 'maybe' is not a boolean"),
         ("admin:\n  authType: Magic\n", "unknown auth type 'Magic'"),
         ("admin:\n  endpoint: 'has spaces here'\n", "is not an endpoint"),
@@ -166,3 +169,8 @@ def test_repr_hides_secret_storage_options():
     text = repr(cfg)
     assert "s3cr3t-value" not in text and "k3y" not in text
     assert "anon" in text
+
+
+def test_other_tools_sections_are_left_alone(tmp_path):
+    text = "console:\n  endpoint: x\nimages:\n  default: y\nlogger:\n  level: 4\nvariant: embedded\n"
+    assert resolve(write(tmp_path / "c.yaml", text)).variant == "embedded"

@@ -8,7 +8,7 @@ import pytest
 from plugin_dists import install_plugin
 from union.cli.main import main
 from union.config import resolve
-from union.errors import PluginError
+from union.errors import ConfigError, PluginError, UnknownPluginError
 from union.plugins import hook, plugin_infos, reset
 from union.storage.protocols import lookup
 
@@ -67,6 +67,21 @@ def test_block_and_allow_lists(site, monkeypatch):
     reset()
     names = {info.name for info in plugin_infos()}
     assert names == {"good_defaults", "union.builtin"}
+
+
+@pytest.mark.parametrize("var", ["UNION_PLUGINS", "UNION_DISABLE_PLUGINS"])
+def test_a_plugin_switch_naming_no_installed_plugin_is_refused(site, monkeypatch, var):
+    install_plugin(site, monkeypatch, "good_defaults", DEFAULTS_PLUGIN)
+    monkeypatch.setenv(var, "good_defualts")
+    reset()
+    with pytest.raises(UnknownPluginError, match=rf"\${var} names 'good_defualts'") as info:
+        hook()
+    message = str(info.value)
+    assert "Did you mean 'good_defaults'?" in message and "Installed plugins: " in message
+    assert "union.builtin" in message and isinstance(info.value, ConfigError)
+    monkeypatch.setenv(var, "good_defaults,union.builtin")
+    reset()
+    hook()
 
 
 def test_a_plugin_that_fails_to_import_is_named(site, monkeypatch):

@@ -25,6 +25,10 @@ class PluginError(UnionError):
     """A plugin failed to load or misbehaved: the message names the plugin."""
 
 
+class UnknownPluginError(PluginError, ConfigError):
+    """``UNION_PLUGINS`` or ``UNION_DISABLE_PLUGINS`` names no installed plugin: the message lists them."""
+
+
 # -- storage ---------------------------------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """Reading the ``config.yaml`` files Union and Flyte users already have.
 
 Known keys map onto :class:`~union.config.settings.Config` fields; other sections of those files
-(``logger``, ``console``, ``images``...) belong to other tools and are left alone. An unknown key inside
-a section this library reads is an error, so a typo never silently falls back to a default.
+(``logger``, ``console``, ``images``...) belong to other tools and are left alone. Any other top-level
+key, and an unknown key inside a section this library reads, is an error (with a did-you-mean), so a typo
+never silently falls back to a default.
 """
 
 from __future__ import annotations
@@ -71,6 +72,40 @@ _STORAGE: dict[str, str | None] = {
 }
 _SECTIONS: dict[str, dict[str, str | None]] = {"admin": _ADMIN, "task": _TASK, "storage": _STORAGE}
 _TOP_LEVEL = {"variant": "variant"}
+# Top-level sections of the same files that other tools read (flytectl, flytekit, uctl, flytepropeller,
+# flyteadmin): left alone. Any other top-level key is refused, so a typo such as ``varient:`` is caught.
+_OTHER_TOOLS = frozenset(
+    {
+        "auth",
+        "catalog-cache",
+        "cluster_resources",
+        "console",
+        "database",
+        "event",
+        "externalEvents",
+        "flyteadmin",
+        "images",
+        "k8s",
+        "local",
+        "logger",
+        "notifications",
+        "otel",
+        "platform",
+        "plugins",
+        "propeller",
+        "qualityOfService",
+        "queues",
+        "registration",
+        "remoteData",
+        "scheduler",
+        "secrets",
+        "server",
+        "sharedService",
+        "tasks",
+        "union",
+        "webhook",
+    }
+)
 
 
 def _flyte_storage(section: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -96,6 +131,18 @@ def _flyte_storage(section: Mapping[str, Any], where: str) -> dict[str, Any]:
         scheme = {"s3": "s3", "minio": "s3", "gcs": "gs", "azure": "abfs", "local": "file"}.get(kind, "s3")
         out["raw_data_prefix"] = f"{scheme}://{container}/data"
     return out
+
+
+def _check_top_level(data: Mapping[Any, Any], where: str) -> None:
+    """Refuse a top-level key that is neither this library's nor a known section of another tool's."""
+    ours = [*_TOP_LEVEL, *_SECTIONS]
+    for key in data:
+        if key not in ours and key not in _OTHER_TOOLS:
+            raise ConfigError(
+                f"{where}: unknown top-level key {key!r}.{suggest(str(key), ours)} Known here: "
+                f"{', '.join(ours)} (and other tools' sections such as logger or console). "
+                "Remove it or correct the spelling."
+            )
 
 
 def load_file(path: Path) -> dict[str, Any]:
@@ -126,6 +173,7 @@ def load_file(path: Path) -> dict[str, Any]:
             f"{where}: expected a mapping of sections (admin, task, storage), "
             f"got {type(data).__name__}. See docs/configuration.md."
         )
+    _check_top_level(data, where)
     values: dict[str, Any] = {}
     for key, field_name in _TOP_LEVEL.items():
         if key in data:

@@ -7,6 +7,9 @@ Environment switches:
 
 - ``UNION_DISABLE_PLUGINS=a,b`` never loads the named entry points;
 - ``UNION_PLUGINS=a,b`` loads only the named entry points (the built-ins always load).
+
+A name in either that no installed plugin has is an UnknownPluginError listing the installed ones: a typo
+would otherwise load (or keep) plugins the user meant to exclude (or include).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import pluggy
 
-from union.errors import PluginError, UnionError
+from union.errors import PluginError, UnionError, UnknownPluginError
 from union.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "union"
@@ -97,6 +100,19 @@ def _register_entry_point(pm: pluggy.PluginManager, ep: importlib.metadata.Entry
     _infos[ep.name] = (dist.name if dist else "?", dist.version if dist else "?")
 
 
+def _check_names(var: str, names: set[str], installed: list[str]) -> None:
+    """Refuse a plugin switch that names no installed plugin (the built-ins count as installed)."""
+    from union.config.settings import suggest
+
+    known = [*sorted(set(installed)), BUILTIN_NAME]
+    unknown = sorted(names - set(known))
+    if unknown:
+        raise UnknownPluginError(
+            f"${var} names {unknown[0]!r}, which is not an installed plugin.{suggest(unknown[0], known)} "
+            f"Installed plugins: {', '.join(known)}. Correct the name, or remove it from ${var}."
+        )
+
+
 def _build() -> pluggy.PluginManager:
     from union import __version__
     from union.plugins import builtin
@@ -107,7 +123,10 @@ def _build() -> pluggy.PluginManager:
     _infos[BUILTIN_NAME] = ("union", __version__)
     blocked = _names_from_env(DISABLE_ENV) or set()
     allowed = _names_from_env(ALLOW_ENV)
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    entry_points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    _check_names(DISABLE_ENV, blocked, [ep.name for ep in entry_points])
+    _check_names(ALLOW_ENV, allowed or set(), [ep.name for ep in entry_points])
+    for ep in entry_points:
         if ep.name in blocked or (allowed is not None and ep.name not in allowed):
             continue
         if pm.has_plugin(ep.name):
