@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +21,11 @@ from union.errors import (
     NotADirectoryUploadError,
     NotAFileError,
     SourceChangedError,
+    SpecialFileError,
     StorageOptionsError,
     SymlinkEscapeError,
     SymlinkLoopError,
     UnknownProtocolError,
-    UploadError,
     UploadPathNotFoundError,
 )
 from union.remote import upload_dir, upload_file
@@ -127,11 +128,62 @@ def test_broken_symlink_is_refused(store, tmp_path):
         upload_dir(tree)
 
 
-def test_special_files_are_refused(store, tmp_path):
+def _socket_at(path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    return sock
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("kind", ["fifo", "socket", "character device"])
+def test_upload_file_refuses_special_files_without_opening_them(store, tmp_path, kind):
+    """A FIFO used to block upload_file forever in open(); now each kind fails at once, by name."""
+    target = tmp_path / "special"
+    sock = None
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "socket":
+        sock = _socket_at(target)
+    else:
+        target = Path(os.devnull)
+    try:
+        with pytest.raises(SpecialFileError, match=f"{target} is a {kind}, not a regular file") as info:
+            upload_file(target)
+        assert (info.value.path, info.value.kind) == (str(target), kind)
+        with pytest.raises(SpecialFileError, match=f"upload_dir: {target} is a {kind}"):
+            upload_dir(target)
+    finally:
+        if sock is not None:
+            sock.close()
+    assert visible_entries(store) == []
+
+
+@pytest.mark.timeout(5)
+def test_upload_file_of_a_dangling_symlink_names_the_link(store, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "gone")
+    with pytest.raises(UploadPathNotFoundError, match=f"{link} is a symlink to .*gone, which does not exist"):
+        upload_file(link)
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_special_files_inside_a_tree_are_refused(store, tmp_path, kind):
+    """The rule: a tree holding a FIFO, socket or device is refused (exclude= leaves it out)."""
     tree = make_tree(tmp_path / "tree")
-    os.mkfifo(tree / "pipe")
-    with pytest.raises(UploadError, match="not a regular file"):
-        upload_dir(tree)
+    special = tree / "nested" / "special"
+    sock = _socket_at(special) if kind == "socket" else None
+    if kind == "fifo":
+        os.mkfifo(special)
+    try:
+        with pytest.raises(SpecialFileError, match=f"{special} is a {kind}.*exclude=") as info:
+            upload_dir(tree)
+        assert info.value.path == str(special)
+        assert visible_entries(store) == []
+        upload_dir(tree, exclude=["nested/special"])  # left out, the rest uploads
+    finally:
+        if sock is not None:
+            sock.close()
 
 
 def test_unknown_protocol(tmp_path):

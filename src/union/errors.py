@@ -68,6 +68,18 @@ class UnreadableFileError(UploadError, PermissionError):
     """A local file cannot be read."""
 
 
+class SpecialFileError(UploadError):
+    """An upload met a FIFO, socket or device file: reading one could block forever or never end.
+
+    ``path`` and ``kind`` (``"fifo"``, ``"socket"``, ``"character device"``, ``"block device"``) name it.
+    """
+
+    def __init__(self, message: str, *, path: str = "", kind: str = "") -> None:
+        self.path = path
+        self.kind = kind
+        super().__init__(message)
+
+
 class SymlinkEscapeError(UploadError):
     """A symlink inside an uploaded directory points outside of it."""
 

@@ -47,7 +47,7 @@ from union.storage.transfer import (
     sweep_staging,
     write_bytes_atomic,
 )
-from union.storage.walk import LocalFile, walk
+from union.storage.walk import LocalFile, special_file_error, special_kind, walk
 
 T = TypeVar("T")
 BATCH_FILES = 64
@@ -63,6 +63,11 @@ def _stat_input(path: os.PathLike[str] | str, what: str) -> tuple[Path, os.stat_
     try:
         st = os.stat(p)
     except FileNotFoundError:
+        if os.path.islink(p):
+            raise UploadPathNotFoundError(
+                f"{what}: {p} is a symlink to {os.readlink(p)}, which does not exist. "
+                "Fix the link or pass its target."
+            ) from None
         raise UploadPathNotFoundError(f"{what}: {p} does not exist. Check the path.") from None
     except PermissionError as exc:
         raise UnreadableFileError(
@@ -138,6 +143,9 @@ def upload_file(
     path, st = _stat_input(fp, "upload_file")
     if os.path.isdir(path):
         raise NotAFileError(f"upload_file: {path} is a directory. Use upload_dir for directories.")
+    kind = special_kind(st.st_mode)
+    if kind is not None:  # checked before any open(): opening a FIFO blocks until a writer comes
+        raise special_file_error("upload_file", str(path), kind, "Upload a regular file.")
     src = LocalFile.from_stat(path.name, os.path.abspath(path), st)
     cfg = config or current()
     dest = upload_destination(cfg)
@@ -248,7 +256,10 @@ def upload_dir(
 
     ``exclude`` holds glob patterns matched against each entry's name and relative path.
     """
-    path, _ = _stat_input(dir_path, "upload_dir")
+    path, st = _stat_input(dir_path, "upload_dir")
+    kind = special_kind(st.st_mode)
+    if kind is not None:
+        raise special_file_error("upload_dir", str(path), kind, "Upload a directory.")
     if not path.is_dir():
         raise NotADirectoryUploadError(
             f"upload_dir: {path} is a file, not a directory. Use upload_file for single files."

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from union.errors import (
+    SpecialFileError,
     SymlinkEscapeError,
     SymlinkLoopError,
     UnreadableFileError,
-    UploadError,
     UploadPathNotFoundError,
 )
 from union.storage.hashcache import FileKey
@@ -40,6 +40,33 @@ class LocalFile:
     @classmethod
     def from_stat(cls, relpath: str, path: str, st: os.stat_result) -> LocalFile:
         return cls(relpath, path, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+_SPECIAL_KINDS = (
+    (statmod.S_ISFIFO, "fifo"),
+    (statmod.S_ISSOCK, "socket"),
+    (statmod.S_ISCHR, "character device"),
+    (statmod.S_ISBLK, "block device"),
+)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a non-regular, non-directory file is (``"fifo"``, ``"socket"``...), or None for those two."""
+    if statmod.S_ISREG(mode) or statmod.S_ISDIR(mode):
+        return None
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def special_file_error(what: str, path: str, kind: str, fix: str) -> SpecialFileError:
+    """The error for a FIFO, socket or device met by an upload: opening one could block forever."""
+    return SpecialFileError(
+        f"{what}: {path} is a {kind}, not a regular file: its contents cannot be uploaded. {fix}",
+        path=path,
+        kind=kind,
+    )
 
 
 def _inside(root_real: str, target: str) -> bool:
@@ -109,9 +136,11 @@ def walk(
             elif statmod.S_ISREG(st.st_mode):
                 files.append(LocalFile.from_stat(rel, entry.path, st))
             else:
-                raise UploadError(
-                    f"{entry.path} is not a regular file or directory (a socket, pipe or "
-                    "device). Leave it out of the upload."
+                raise special_file_error(
+                    "upload_dir",
+                    entry.path,
+                    special_kind(st.st_mode) or "special file",
+                    f"Leave it out with exclude=[{rel!r}] (or a glob matching it).",
                 )
     files.sort(key=lambda f: f.relpath)
     empty_dirs.sort()
