@@ -134,8 +134,9 @@ def run(task: Any, /, **inputs: Any) -> Run:
     elif isinstance(task, (LazyEntity, Task)):
         remote = task.fetch()
         interface = remote.interface
-        inputs_to_literals(interface, inputs, files=_NoFiles())
-        literals = inputs_to_literals(interface, inputs, files=files)
+        spec = remote.details().spec  # the interface and the deployed defaults
+        inputs_to_literals(spec, inputs, files=_NoFiles())
+        literals = inputs_to_literals(spec, inputs, files=files)
         task_id = remote.task_id
         decode_with = interface
     else:

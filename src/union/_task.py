@@ -183,7 +183,11 @@ class TaskFunction(Generic[P, R]):
             interface=self._interface,
             custom=custom,
         )
-        return TaskSpec(task_template=template, short_name=self.function)
+        from union.types.schema import default_inputs_for
+
+        return TaskSpec(
+            task_template=template, short_name=self.function, default_inputs=default_inputs_for(self.func)
+        )
 
 
 @overload

@@ -36,6 +36,11 @@ def test_run_get_wait_cancel(engine: Any, tasks_file: str, capsys: pytest.Captur
     assert "ABORTED" in capsys.readouterr().err
     assert main(["get", "task", "rt_tasks.sleepy", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["inputs"] == {"seconds": "float"}
+    assert main(["get", "task", "rt_tasks.add", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["defaults"] == {"b": 2}
+    assert main(["get", "task", "rt_tasks.add"]) == 0
+    out = capsys.readouterr().out
+    assert "  a: int\n" in out and "  b: int = 2\n" in out
     assert main(["get", "tasks"]) == 0
     assert "rt_tasks.sleepy" in capsys.readouterr().out
     assert main(["get", "run", "nope"]) == 1

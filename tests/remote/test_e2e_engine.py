@@ -150,8 +150,16 @@ def test_deployed_task_by_name(engine: Any) -> None:
     assert union.run(lazy, a=2, b=3).result(timeout=WAIT) == 5
     pinned = Task.get(uri=lazy.uri)
     assert pinned.fetch().version == lazy.version
-    with pytest.raises(MissingInputError):
-        union.run(lazy, a=1)
+    with pytest.raises(MissingInputError, match="'a'"):
+        union.run(lazy, b=1)
+
+
+def test_a_deployed_task_keeps_its_defaults(engine: Any) -> None:
+    union.run(rt_tasks.add, a=1).wait(timeout=WAIT)
+    lazy = Task.get(name="rt_tasks.add")
+    assert lazy.defaults == {"b": 2}
+    run = union.run(lazy, a=40)
+    assert run.result(timeout=WAIT) == 42
 
 
 def test_bad_inputs_have_typed_errors(engine: Any) -> None:

@@ -234,8 +234,9 @@ def test_task_get_is_lazy_and_runs(fake: FakeTransport) -> None:
     assert run.result() == 5
     with pytest.raises(UnknownInputError):
         union.run(lazy, c=1)
-    with pytest.raises(MissingInputError):  # no defaults are known for a deployed task
-        union.run(lazy, a=1)
+    with pytest.raises(MissingInputError):  # 'a' has no default, in the deployed task either
+        union.run(lazy, b=1)
+    assert union.run(lazy, a=1).result() == 3  # the deployed default of b
     with pytest.raises(TypeMismatchError):
         union.run(lazy, a="x", b=1)
     pinned = Task.get(name=f"rt_tasks.add@{version}")

@@ -64,17 +64,19 @@ def run(args: argparse.Namespace) -> int:
     info = {
         **_remote.task_dict(task),
         "inputs": task.inputs,
+        "defaults": {k: "..." if v is ... else v for k, v in task.defaults.items()},
         "outputs": task.outputs,
         "retries": task.retries,
         "timeout": task.timeout.total_seconds() if task.timeout else None,
     }
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2, default=str))
         return 0
     for key in ("name", "version", "uri", "deployed_at", "retries", "timeout"):
         print(f"{key + ':':<12} {info[key] if info[key] is not None else '-'}")
     for key in ("inputs", "outputs"):
         print(f"{key}:")
         for name, kind in info[key].items():
-            print(f"  {name}: {kind}")
+            default = f" = {info['defaults'][name]!r}" if key == "inputs" and name in info["defaults"] else ""
+            print(f"  {name}: {kind}{default}")
     return 0

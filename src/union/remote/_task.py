@@ -211,6 +211,20 @@ class Task:
         return _describe(self.interface.inputs)
 
     @property
+    def defaults(self) -> dict[str, Any]:
+        """The deployed defaults of inputs that may be left out (``TaskSpec.default_inputs``), as values;
+        ``...`` for an optional input whose default has no literal form (a local path)."""
+        from union.types.schema import RemoteDefault, signature_of
+        from union.types.transformers.base import Ctx
+
+        result: dict[str, Any] = {}
+        for name, param in signature_of(self.details().spec).inputs.items():
+            if isinstance(param.default, RemoteDefault):
+                literal = param.default.literal
+                result[name] = ... if literal is None else param.transformer.decode(literal, Ctx(name, None))
+        return result
+
+    @property
     def outputs(self) -> dict[str, str]:
         """Output names (``o0``...) and their types."""
         return _describe(self.interface.outputs)

@@ -11,6 +11,10 @@ from flyteidl2.core import (  # type: ignore[import-untyped,unused-ignore]
     literals_pb2,
     types_pb2,
 )
+from flyteidl2.task import (  # type: ignore[import-untyped,unused-ignore]
+    common_pb2,
+    task_definition_pb2,
+)
 from google.protobuf import (  # type: ignore[import-untyped,unused-ignore]
     duration_pb2,
     json_format,
@@ -41,6 +45,9 @@ TypedInterface = interface_pb2.TypedInterface
 Variable = interface_pb2.Variable
 VariableEntry = interface_pb2.VariableEntry
 VariableMap = interface_pb2.VariableMap
+Parameter = interface_pb2.Parameter
+NamedParameter = common_pb2.NamedParameter
+TaskSpec = task_definition_pb2.TaskSpec
 
 Struct = struct_pb2.Struct
 Timestamp = timestamp_pb2.Timestamp
@@ -57,10 +64,13 @@ __all__ = [
     "LiteralCollection",
     "LiteralMap",
     "LiteralType",
+    "NamedParameter",
+    "Parameter",
     "Primitive",
     "Scalar",
     "SimpleType",
     "Struct",
+    "TaskSpec",
     "Timestamp",
     "TypeAnnotation",
     "TypeStructure",

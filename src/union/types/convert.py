@@ -10,7 +10,7 @@ from union.types._pb import Literal, LiteralMap
 from union.types.errors import MissingInputError, TypeMismatchError, UnknownInputError
 from union.types.files import FileHandler
 from union.types.registry import transformer_for
-from union.types.schema import Signature, signature_of
+from union.types.schema import RemoteDefault, Signature, signature_of
 from union.types.transformers.base import Ctx, describe_value
 
 __all__ = [
@@ -84,7 +84,8 @@ def inputs_to_literals(
     """Encode a task's inputs by name, filling in the function's defaults for those not given.
 
     With a TypedInterface (no Python defaults known) every input is required except those whose type
-    admits None, which are simply left out when not given.
+    admits None, which are simply left out when not given. With a deployed TaskSpec, the inputs its
+    ``default_inputs`` declare are optional too, and their default literals are sent when not given.
     """
     sig = signature_of(func_or_interface)
     _check_names(sig, kwargs, "input")
@@ -93,6 +94,8 @@ def inputs_to_literals(
         if name in kwargs:
             value = kwargs[name]
         elif sig.from_interface:
+            if isinstance(param.default, RemoteDefault) and param.default.literal is not None:
+                literals[name] = param.default.literal  # the deployed task's own default
             continue
         else:
             value = param.default
@@ -110,7 +113,14 @@ def literals_to_inputs(
     result: dict[str, Any] = {}
     for name, param in sig.inputs.items():
         if name not in given:
-            result[name] = param.default
+            default = param.default
+            if isinstance(default, RemoteDefault):
+                default = (
+                    None
+                    if default.literal is None
+                    else param.transformer.decode(default.literal, Ctx(name, files))
+                )
+            result[name] = default
             continue
         ctx = Ctx(f"input {name!r}", files)
         _check_literal(given[name], ctx)

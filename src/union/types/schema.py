@@ -8,12 +8,30 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from union.types._pb import LiteralType, TypedInterface, Variable, VariableEntry, VariableMap
+from union.types._pb import (
+    LiteralType,
+    NamedParameter,
+    Parameter,
+    TaskSpec,
+    TypedInterface,
+    Variable,
+    VariableEntry,
+    VariableMap,
+)
 from union.types.errors import UnsupportedTypeError
 from union.types.registry import transformer_for, transformer_for_literal_type, type_name
 from union.types.transformers.base import Transformer
 
-__all__ = ["NO_DEFAULT", "Param", "Signature", "interface_for", "literal_type_for", "signature_of"]
+__all__ = [
+    "NO_DEFAULT",
+    "Param",
+    "RemoteDefault",
+    "Signature",
+    "default_inputs_for",
+    "interface_for",
+    "literal_type_for",
+    "signature_of",
+]
 
 
 class _NoDefault:
@@ -38,6 +56,14 @@ class Param:
     @property
     def required(self) -> bool:
         return self.default is NO_DEFAULT
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteDefault:
+    """The default of a deployed task's input (``TaskSpec.default_inputs``): its literal, or None when the
+    input is only declared optional (a default that has no literal form, such as a local path)."""
+
+    literal: Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +99,31 @@ def interface_for(func: Callable[..., Any]) -> TypedInterface:
     return signature_of(func).interface()
 
 
+def default_inputs_for(func: Callable[..., Any]) -> list[Any]:
+    """``TaskSpec.default_inputs`` for a task function: one NamedParameter per input with a default, so a
+    run of the deployed task (``union.run(Task.get(...))``) may leave it out like a local call can."""
+    from union.types.transformers.base import Ctx
+
+    params = []
+    for p in signature_of(func).inputs.values():
+        if p.required:
+            continue
+        parameter = Parameter(var=Variable(type=p.transformer.literal_type()), required=False)
+        try:
+            parameter.default.CopyFrom(
+                p.transformer.to_literal(p.default, Ctx(f"default of {p.name!r}", None))
+            )
+        except Exception:  # e.g. a Path default: no literal without an upload; the worker fills it in
+            parameter.ClearField("default")
+        params.append(NamedParameter(name=p.name, parameter=parameter))
+    return params
+
+
 def signature_of(func_or_interface: Any) -> Signature:
+    """A Signature from a task function, a TypedInterface, or a TaskSpec (its interface and defaults)."""
+    if isinstance(func_or_interface, TaskSpec):
+        spec = func_or_interface
+        return _from_interface(spec.task_template.interface, spec.default_inputs)
     if isinstance(func_or_interface, TypedInterface):
         return _from_interface(func_or_interface)
     if not callable(func_or_interface):
@@ -138,14 +188,19 @@ def _outputs(annotation: Any, source: str) -> list[Param]:
     return [Param(output_name(0), transformer_for(annotation, where))]
 
 
-def _from_interface(interface: TypedInterface) -> Signature:
+def _from_interface(interface: TypedInterface, default_inputs: typing.Iterable[Any] = ()) -> Signature:
     source = "the task interface"
+    defaults = {d.name: d.parameter for d in default_inputs}
     inputs: dict[str, Param] = {}
     for entry in interface.inputs.variables:
         name: str = entry.key
         transformer = transformer_for_literal_type(entry.value.type, f"input {name!r} of {source}")
-        # A remote interface carries no defaults: inputs whose type admits None may be left out.
-        inputs[name] = Param(name, transformer, None if transformer.admits_none() else NO_DEFAULT)
+        declared = defaults.get(name)
+        if declared is not None:
+            default: Any = RemoteDefault(declared.default if declared.HasField("default") else None)
+        else:  # no declared default: inputs whose type admits None may be left out
+            default = None if transformer.admits_none() else NO_DEFAULT
+        inputs[name] = Param(name, transformer, default)
     outputs = [
         Param(entry.key, transformer_for_literal_type(entry.value.type, f"output {entry.key!r} of {source}"))
         for entry in interface.outputs.variables
