@@ -52,6 +52,22 @@ def test_client_credentials_from_a_secret_variable(served: Served, monkeypatch: 
     assert secret not in log.getvalue() and other_secret not in log.getvalue()
 
 
+def test_a_wrong_secret_for_a_client_that_logged_in_is_refused(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token cache is keyed by the secret's fingerprint: one good login must not let a mistyped or
+    rotated secret for the same client id reuse its cached token."""
+    srv = served.server
+    _, client_id, secret, _ = key_parts(srv.auth.create_api_key("ci"))
+    config = Config(endpoint=srv.url, insecure=True, client_id=client_id, client_secret_env_var="CI_SECRET")
+    monkeypatch.setenv("CI_SECRET", secret)
+    assert _who(config) == client_id
+    monkeypatch.setenv("CI_SECRET", secret[:-1] + ("a" if secret[-1] != "a" else "b"))
+    _refused(config, secret)
+    monkeypatch.setenv("CI_SECRET", secret)
+    assert _who(config) == client_id
+
+
 def test_static_token(served: Served) -> None:
     srv, log = served.server, served.log
     _, client_id, secret, _ = key_parts(srv.auth.create_api_key("static"))
