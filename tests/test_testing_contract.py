@@ -1,5 +1,6 @@
-"""union.testing's contract suite run by the core itself: against the embedded default, and against a
-plain ``union serve`` with no variant plugin (signed URLs, API-key auth)."""
+"""union.testing's contract suite run by the core itself against the embedded default, and checks of
+``union.testing.serve`` (auth, API keys). The contract over a real ``union serve`` runs in the plugins' suites
+(plugins/*/tests), each against its own variant."""
 
 from __future__ import annotations
 

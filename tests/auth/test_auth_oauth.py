@@ -1,4 +1,6 @@
-"""OAuth2 against a real token server over HTTP: client credentials, API keys, device flow, refresh."""
+"""OAuth2 over real HTTP against a stand-in token server (oauth_test_server.py, not an identity provider's):
+client credentials, API keys, device flow, refresh. `union serve`'s own token endpoints are tested in
+tests/server_auth."""
 
 from __future__ import annotations
 

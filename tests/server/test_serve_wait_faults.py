@@ -3,7 +3,9 @@ connection cut (reset) mid-stream by the network. The waiter must still see the 
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import socket
 import struct
 import sys
@@ -104,6 +106,36 @@ def _wait_in_thread(run: union.remote.Run) -> tuple[threading.Thread, dict[str, 
     return thread, out
 
 
+def _until(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    """Wait for a condition on real state (not a guessed delay)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def _stream_dropped() -> Iterator[threading.Event]:
+    """An event set when the Connect transport logs that a stream dropped and it reconnects."""
+    event = threading.Event()
+
+    class OnDrop(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "stream dropped" in record.getMessage():
+                event.set()
+
+    handler = OnDrop()
+    transport_log = logging.getLogger("union.transport")
+    previous = transport_log.level
+    transport_log.addHandler(handler)
+    transport_log.setLevel(logging.INFO)
+    try:
+        yield event
+    finally:
+        transport_log.removeHandler(handler)
+        transport_log.setLevel(previous)
+
+
 def test_wait_sees_the_terminal_phase_across_a_server_restart(tmp_path: Path, isolated: None) -> None:
     log = io.StringIO()
     data_dir = tmp_path / "server"
@@ -115,11 +147,12 @@ def test_wait_sees_the_terminal_phase_across_a_server_restart(tmp_path: Path, is
         union.init(endpoint=first.url, insecure=True)
         _client.reset()
         run = union.run(rt_tasks.sleepy, seconds=3)
-        thread, out = _wait_in_thread(run)
-        time.sleep(1.0)  # the waiter is following the watch stream now
-        assert thread.is_alive()
-        first.stop(grace=1)  # the stream ends with the server; the worker keeps running the task
-        time.sleep(0.5)
+        with _stream_dropped() as dropped:
+            thread, out = _wait_in_thread(run)
+            _until(lambda: first._routes.streams.open >= 1)  # the waiter follows the watch stream now
+            assert thread.is_alive()
+            first.stop(grace=1)  # the stream ends with the server; the worker keeps running the task
+            assert dropped.wait(30), "the waiter never saw its stream end"
         second = Server(ServeConfig(port=port, data_dir=data_dir, auth=False, log_stream=log, concurrency=4))
         second.start()
         thread.join(60)

@@ -1,4 +1,6 @@
-"""upload_file and upload_dir through signed URLs, over real HTTP to a data proxy."""
+"""upload_file and upload_dir through signed URLs, over real HTTP to union serve's DataProxy behind a test
+HTTP server (tests/signed/conftest.py: ProxyServer, with fault injection), whose URLs a stand-in transport
+mints; the whole `union serve` is in test_signed_serve.py, real object stores in test_signed_s3/azure.py."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def test_installed_without_configuration_changes_nothing():
 
 
 class TestByocContract(VariantContract):
-    @pytest.fixture(params=["signed", "azurite"])
+    @pytest.fixture(params=["signed", pytest.param("azurite", marks=pytest.mark.servers)])
     def deployment(
         self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[Deployment]:
