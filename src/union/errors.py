@@ -11,6 +11,18 @@ class UnionError(Exception):
     """Base of every error raised on purpose by ``union``."""
 
 
+# -- arguments -------------------------------------------------------------------------------------
+
+
+class ArgumentTypeError(UnionError, TypeError):
+    """An argument has the wrong type: the message names the call, the argument, what it expects and
+    the type it got."""
+
+
+class ArgumentValueError(UnionError, ValueError):
+    """An argument has the right type but a value the call cannot use (a ``limit`` of 0, say)."""
+
+
 # -- configuration ---------------------------------------------------------------------------------
 
 

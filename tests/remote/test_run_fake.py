@@ -14,6 +14,7 @@ from flyteidl2.workflow import run_definition_pb2
 
 import union
 from union.errors import (
+    ArgumentValueError,
     InvalidURIError,
     RunAbortedError,
     RunFailedError,
@@ -199,7 +200,8 @@ def test_search_is_newest_first_and_bounded(fake: FakeTransport) -> None:
     assert found == names[::-1][:5]
     assert fake.page_sizes == [5]
     assert [r.name for r in Run.search(limit=100)] == names[::-1]
-    assert list(Run.search(limit=0)) == []
+    with pytest.raises(ArgumentValueError, match="limit must be a positive int"):
+        Run.search(limit=0)
     assert [r.phase for r in Run.search(limit=2)] == ["SUCCEEDED", "SUCCEEDED"]
 
 

@@ -6,6 +6,17 @@ import argparse
 import json
 
 
+def positive_int(text: str) -> int:
+    """``--limit``: a whole number of at least 1 (argparse reports the ValueError's message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number (1 or more), got {value}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("get", help="list or show runs and tasks")
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
@@ -19,7 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         if takes_name:
             k.add_argument("name", metavar="NAME", help="a name or a union:// URI")
         else:
-            k.add_argument("--limit", type=int, default=20, help="show at most this many (default 20)")
+            k.add_argument(
+                "--limit", type=positive_int, default=20, help="show at most this many (default 20)"
+            )
         k.add_argument("--json", action="store_true", help="print JSON instead of a table")
         k.set_defaults(func=run)
 

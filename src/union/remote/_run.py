@@ -9,7 +9,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Type, Union  # noqa: UP035 - seed signatures
 
+from union import _args
 from union.errors import (
+    ArgumentValueError,
     RunAbortedError,
     RunFailedError,
     RunNotDoneError,
@@ -120,8 +122,10 @@ class Run:
 
         Fetched now, so an unknown run raises :class:`union.errors.RunNotFoundError` here.
         """
+        for arg, value in (("uri", uri), ("name", name), ("project", project), ("domain", domain)):
+            _args.optional_str(value, "Run.get", arg)
         if (uri is None) == (name is None):
-            raise ValueError("Run.get needs exactly one of uri= or name=")
+            raise ArgumentValueError("Run.get needs exactly one of uri= or name=")
         if uri is not None:
             run = cls(uri)
         else:
@@ -134,7 +138,17 @@ class Run:
     def search(
         cls, limit: int = 100, *, project: str | None = None, domain: str | None = None
     ) -> Iterator[Run]:
-        """Runs in the project and domain, newest first, at most ``limit``; pages are fetched as needed."""
+        """Runs in the project and domain, newest first, at most ``limit``; pages are fetched as needed.
+
+        The arguments are checked here, at the call, not when the first run is asked for.
+        """
+        _args.positive_int(limit, "Run.search", "limit")
+        _args.optional_str(project, "Run.search", "project")
+        _args.optional_str(domain, "Run.search", "domain")
+        return cls._search(limit, project, domain)
+
+    @classmethod
+    def _search(cls, limit: int, project: str | None, domain: str | None) -> Iterator[Run]:
         from flyteidl2.common import identifier_pb2
         from flyteidl2.workflow import run_service_pb2
 

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from union.errors import TaskNotFoundError, TransportError
+from union import _args
+from union.errors import ArgumentValueError, TaskNotFoundError, TransportError
 from union.remote import _client
 from union.remote._client import Scope
 from union.remote._lazy import LazyEntity
@@ -75,8 +76,16 @@ class Task:
 
         Lazy: nothing is fetched until the returned entity is used (``union.run`` accepts it as it is).
         """
+        for arg, value in (
+            ("uri", uri),
+            ("name", name),
+            ("project", project),
+            ("domain", domain),
+            ("version", version),
+        ):
+            _args.optional_str(value, "Task.get", arg)
         if (uri is None) == (name is None):
-            raise ValueError("Task.get needs exactly one of uri= or name=")
+            raise ArgumentValueError("Task.get needs exactly one of uri= or name=")
         if uri is not None:
             parsed = _client.parse_uri(uri, "tasks")
             task = cls(parsed.name, version=version or parsed.version)
@@ -90,7 +99,17 @@ class Task:
     def search(
         cls, limit: int = 100, *, project: str | None = None, domain: str | None = None
     ) -> Iterator[Task]:
-        """Deployed task versions in the project and domain, newest first, at most ``limit``."""
+        """Deployed task versions in the project and domain, newest first, at most ``limit``.
+
+        The arguments are checked here, at the call, not when the first task is asked for.
+        """
+        _args.positive_int(limit, "Task.search", "limit")
+        _args.optional_str(project, "Task.search", "project")
+        _args.optional_str(domain, "Task.search", "domain")
+        return cls._search(limit, project, domain)
+
+    @classmethod
+    def _search(cls, limit: int, project: str | None, domain: str | None) -> Iterator[Task]:
         s = _client.scope(project, domain)
         transport = _client.transport()
 

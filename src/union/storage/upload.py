@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from union import _args
 from union.config import Config, current
 from union.errors import (
     NotADirectoryUploadError,
@@ -140,6 +141,9 @@ def upload_file(
     cache: HashCache | None = None,
 ) -> tuple[str, str]:
     """Upload one file; returns ``(md5 hex, uri)``. Unchanged content already stored is not sent again."""
+    _args.path(fp, "upload_file", "fp")
+    _args.config(config, "upload_file")
+    _args.optional_callable(progress, "upload_file", "progress")
     path, st = _stat_input(fp, "upload_file")
     if os.path.isdir(path):
         raise NotAFileError(f"upload_file: {path} is a directory. Use upload_dir for directories.")
@@ -256,6 +260,11 @@ def upload_dir(
 
     ``exclude`` holds glob patterns matched against each entry's name and relative path.
     """
+    _args.path(dir_path, "upload_dir", "dir_path")
+    _args.config(config, "upload_dir")
+    _args.optional_callable(progress, "upload_dir", "progress")
+    _args.flag(allow_outside_symlinks, "upload_dir", "allow_outside_symlinks")
+    exclude = _args.str_sequence(exclude, "upload_dir", "exclude")
     path, st = _stat_input(dir_path, "upload_dir")
     kind = special_kind(st.st_mode)
     if kind is not None:
