@@ -4,6 +4,7 @@ Two cases. An edit that moves the mtime must miss the hash cache, so a re-upload
 MD5 and URI. An edit the stat cannot see (same size, same inode, the mtime put back, as on a file system
 with coarse timestamps) makes the cache answer the old MD5; the copy must then notice that the bytes it
 sends no longer hash to that MD5 and refuse, rather than store new bytes under the old content's address.
+Last, the same promise from the store's side: bytes a store kept wrong are refused and removed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
@@ -112,3 +114,31 @@ def test_an_edit_the_stat_cannot_see_is_refused_not_stored_under_the_old_md5(tmp
     root = str(tmp_path / "second") if backend == "local" else f"/same-size-{os.getpid()}/second"
     stored = [p for p in fs.find(root) if f"/{transfer.STAGING}/" not in p] if fs.exists(root) else []
     assert not [p for p in stored if old_md5 in p], stored
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bytes_the_store_kept_wrong_are_an_error_and_removed(tmp_path, monkeypatch, size):
+    """A store that keeps other bytes than were sent (here: one short) and does not check them itself:
+    the upload's own check of the stored object refuses it and deletes it from its content address."""
+    from fsspec.implementations.memory import MemoryFile, MemoryFileSystem
+
+    from union.errors import IntegrityError
+
+    real_pipe = MemoryFileSystem.pipe_file
+
+    def short_pipe(self: MemoryFileSystem, path: str, value: bytes, *args: Any, **kwargs: Any) -> None:
+        real_pipe(self, path, value[:-1], *args, **kwargs)
+
+    def short_close(self: MemoryFile) -> None:
+        if self.seek(0, os.SEEK_END):
+            self.truncate(self.tell() - 1)
+
+    monkeypatch.setattr(MemoryFile, "close", short_close)  # streamed (multipart-like) writes
+    monkeypatch.setattr(MemoryFileSystem, "pipe_file", short_pipe)  # single-request puts
+    union.init(raw_data_prefix=_prefix("memory", tmp_path, "store"))
+    src = tmp_path / "data.bin"
+    data = os.urandom(size)
+    src.write_bytes(data)
+    with pytest.raises(IntegrityError, match="bytes but"):
+        upload_file(src)
+    assert fsspec.filesystem("memory").find(f"/same-size-{os.getpid()}") == []
