@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +27,16 @@ BUNDLE_EXCLUDE = (
     "*.pyc",
     ".git",
     ".hg",
+    ".svn",
+    ".bzr",
+    ".jj",
     ".venv",
     ".tox",
     ".nox",
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    ".hypothesis",
     ".ipynb_checkpoints",
     ".DS_Store",
     "node_modules",
@@ -39,17 +44,53 @@ BUNDLE_EXCLUDE = (
 )
 
 
-def check_bundle(root: Path) -> None:
-    """Refuse to upload an accidentally huge code bundle (a home directory, a folder holding a virtualenv).
+def _union_dirs() -> set[str]:
+    """Union's own cache, data (engine state, local store) and config folders, wherever they resolve.
+
+    They change while a run is being deployed (the hash cache, the engine's database), so a bundle that
+    held them would fail to upload or carry another run's state.
+    """
+    from union.config import paths
+
+    folders = (paths.cache_dir(), paths.data_dir(), paths.user_config_file().parent)
+    return {os.path.realpath(folder) for folder in folders}
+
+
+def _never_bundled(dirpath: str, name: str, union_dirs: set[str]) -> bool:
+    """A folder that is never code: union's own folders and virtualenvs (a folder holding pyvenv.cfg)."""
+    path = os.path.join(dirpath, name)
+    return os.path.realpath(path) in union_dirs or os.path.isfile(os.path.join(path, "pyvenv.cfg"))
+
+
+def check_bundle(root: Path) -> tuple[str, ...]:
+    """Refuse an accidentally huge code bundle; return the exclude patterns the upload must use.
 
     The bundle is the whole folder holding the task's top-level package, so a task file dropped into a
-    large folder would upload all of it; stop early and say how to fix it instead.
+    large folder would upload all of it; stop early and say how to fix it instead. The same walk finds
+    the folders that are never code wherever they sit (union's cache, data and config folders,
+    virtualenvs by their pyvenv.cfg) and adds their paths, relative to the root, to ``BUNDLE_EXCLUDE``.
     """
     from union.storage.walk import excluded
 
+    union_dirs = _union_dirs()
+    # By path, not only by the walk: the hash cache may first be created by this very upload.
+    root_real = os.path.realpath(root)
+    skipped = [
+        os.path.relpath(d, root_real).replace(os.sep, "/")
+        for d in union_dirs
+        if d.startswith(root_real.rstrip(os.sep) + os.sep)
+    ]
     files = size = 0
     for dirpath, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not excluded(d, d, BUNDLE_EXCLUDE)]
+        kept = []
+        for d in dirs:
+            if excluded(d, d, BUNDLE_EXCLUDE):
+                continue
+            if _never_bundled(dirpath, d, union_dirs):
+                skipped.append(os.path.relpath(os.path.join(dirpath, d), root).replace(os.sep, "/"))
+                continue
+            kept.append(d)
+        dirs[:] = kept
         names = [n for n in names if not excluded(n, n, BUNDLE_EXCLUDE)]
         files += len(names)
         for name in names:
@@ -61,6 +102,7 @@ def check_bundle(root: Path) -> None:
                 "A task uploads the whole folder holding its top-level package: move the task's file (or "
                 "package) into a folder of its own, without virtualenvs or data."
             )
+    return (*BUNDLE_EXCLUDE, *sorted({glob.escape(rel) for rel in skipped}))
 
 
 def deploy(task: TaskFunction[Any, Any], *, config: Config | None = None) -> TaskIdentifier:
@@ -78,8 +120,8 @@ def deploy(task: TaskFunction[Any, Any], *, config: Config | None = None) -> Tas
     cfg = config or current()
     transport = _client.transport(cfg)  # no control plane for this config: fail before uploading
     root, _ = task.bundle()
-    check_bundle(root)
-    digest, code_uri = upload_dir(root, config=cfg, exclude=BUNDLE_EXCLUDE)
+    exclude = check_bundle(root)
+    digest, code_uri = upload_dir(root, config=cfg, exclude=exclude)
     s = _client.scope()
     task_id = task.task_id(digest, org=s.org, project=s.project, domain=s.domain)
     try:

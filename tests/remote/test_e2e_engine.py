@@ -300,3 +300,47 @@ def test_a_run_inside_a_task_is_refused(engine: Any, monkeypatch: pytest.MonkeyP
         engine.create_run(CreateRunRequest())
     with pytest.raises(RunInsideTaskError):
         ConnectTransport(Config(endpoint="http://127.0.0.1:9")).create_run(CreateRunRequest())
+
+
+def test_a_task_file_in_the_home_folder_leaves_union_folders_and_virtualenvs_out(
+    isolated_user: Path,
+) -> None:
+    """The bundle root is HOME itself: union's default cache and data folders (written to during the
+    deploy), its config folder and a virtualenv under any name stay out of the bundle."""
+    import os
+    import subprocess
+    import sys
+
+    home = isolated_user
+    (home / "hello_home.py").write_text(
+        "import os\n"
+        "import union\n\n"
+        "@union.task\n"
+        "def listing() -> list[str]:\n"
+        "    root = os.path.dirname(os.path.abspath(__file__))\n"
+        "    return sorted(\n"
+        "        os.path.relpath(os.path.join(d, n), root) for d, _, ns in os.walk(root) for n in ns\n"
+        "    )\n\n"
+        "if __name__ == '__main__':\n"
+        "    print('\\n'.join(union.run(listing).result(timeout=60)))\n"
+    )
+    (home / "notes.txt").write_text("kept\n")
+    (home / "myenv" / "lib").mkdir(parents=True)
+    (home / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (home / "myenv" / "lib" / "site.py").write_text("x = 1\n")
+    (home / ".union").mkdir()
+    (home / ".union" / "config.yaml").write_text("{}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UNION_", "XDG_"))}
+    env["HOME"] = str(home)
+    done = subprocess.run(
+        [sys.executable, str(home / "hello_home.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=home,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (home / ".cache" / "union").is_dir() and (home / ".local" / "share" / "union").is_dir()
+    assert done.stdout.split() == ["hello_home.py", "notes.txt"]
