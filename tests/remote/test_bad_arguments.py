@@ -13,7 +13,7 @@ import pytest
 
 import union
 from union.cli.main import main
-from union.errors import ArgumentTypeError, ArgumentValueError
+from union.errors import ArgumentTypeError, ArgumentValueError, InvalidURIError
 from union.remote import Run, Task, upload_dir, upload_file
 
 pytestmark = pytest.mark.timeout(5)
@@ -103,4 +103,31 @@ def test_cli_limit_must_be_positive(
         main(["get", kind, "--limit", limit])
     assert exited.value.code == 2
     assert "--limit: must be a positive whole number" in capsys.readouterr().err
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "ftp://nonsense",
+        "nonsense",
+        "https://example.com/p/d/runs/r",
+        "union://org/p/d/tasks/t",
+        "union://org/p/d/runs",
+        "union://org/p/d/runs/r?x=1",
+    ],
+)
+def test_run_get_uri_must_be_a_union_run_uri(fake: Any, uri: str) -> None:
+    """Before, anything not starting with union:// was looked up as a run *named* like the URI."""
+    with pytest.raises(InvalidURIError, match=r"union://<org>/<project>/<domain>/runs/<name>"):
+        Run.get(uri=uri)
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    "uri", ["ftp://nonsense", "nonsense", "union://org/p/d/runs/r", "union://org/p/d/tasks/t@"]
+)
+def test_task_get_uri_must_be_a_union_task_uri(fake: Any, uri: str) -> None:
+    with pytest.raises(InvalidURIError, match=r"union://<org>/<project>/<domain>/tasks/<name>\[@<version>\]"):
+        Task.get(uri=uri)
     assert fake.calls == []

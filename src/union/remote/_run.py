@@ -126,7 +126,8 @@ class Run:
             _args.optional_str(value, "Run.get", arg)
         if (uri is None) == (name is None):
             raise ArgumentValueError("Run.get needs exactly one of uri= or name=")
-        if uri is not None:
+        if uri is not None:  # parsed as a URI whatever it looks like: "ftp://x" is no run's name
+            _client.parse_uri(uri, "runs")
             run = cls(uri)
         else:
             assert name is not None
