@@ -60,7 +60,12 @@ def test_expired_token_is_replaced_once(served: Served) -> None:
         served.auth.clock = clock
         clock.advance(served.auth.token_ttl + 1)
         transport.list_runs(run_service_pb2.ListRunsRequest())
+    # The server writes a request's log line after its answer: wait (bounded) for the third ListRuns line.
+    deadline = time.monotonic() + 5
+    while served.log.getvalue().count("RunService/ListRuns") < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     log = served.log.getvalue()
+    assert log.count("RunService/ListRuns") == 3
     assert log.count('"status":401') == 1
     assert log.count('"path":"/oauth2/token"') == 2
 
