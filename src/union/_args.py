@@ -51,6 +51,13 @@ def positive_int(value: object, call: str, arg: str) -> int:
     return value
 
 
+def search(call: str, limit: object, project: object, domain: object) -> None:
+    """The arguments every ``search`` takes: a positive ``limit`` and an optional project and domain."""
+    positive_int(limit, call, "limit")
+    optional_str(project, call, "project")
+    optional_str(domain, call, "domain")
+
+
 def flag(value: object, call: str, arg: str) -> bool:
     if not isinstance(value, bool):
         raise ArgumentTypeError(f"{call}: {arg} must be True or False, got {_got(value)}.")

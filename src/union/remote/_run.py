@@ -143,9 +143,7 @@ class Run:
 
         The arguments are checked here, at the call, not when the first run is asked for.
         """
-        _args.positive_int(limit, "Run.search", "limit")
-        _args.optional_str(project, "Run.search", "project")
-        _args.optional_str(domain, "Run.search", "domain")
+        _args.search("Run.search", limit, project, domain)
         return cls._search(limit, project, domain)
 
     @classmethod

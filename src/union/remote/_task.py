@@ -103,9 +103,7 @@ class Task:
 
         The arguments are checked here, at the call, not when the first task is asked for.
         """
-        _args.positive_int(limit, "Task.search", "limit")
-        _args.optional_str(project, "Task.search", "project")
-        _args.optional_str(domain, "Task.search", "domain")
+        _args.search("Task.search", limit, project, domain)
         return cls._search(limit, project, domain)
 
     @classmethod
