@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -223,8 +225,6 @@ def _echo_values() -> dict[str, Any]:
 
 def test_a_script_run_as_main(engine: Any, tmp_path: Path) -> None:
     import os
-    import subprocess
-    import sys
 
     folder = tmp_path / "scripts"
     folder.mkdir()
@@ -236,14 +236,7 @@ def test_a_script_run_as_main(engine: Any, tmp_path: Path) -> None:
         "if __name__ == '__main__':\n"
         "    print(union.run(shout, text='hi').result(timeout=60))\n"
     )
-    done = subprocess.run(
-        [sys.executable, str(folder / "hello_script.py")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-        check=False,
-    )
+    done = _run_script(folder / "hello_script.py", dict(os.environ))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "HI!"
     assert [r.task_name for r in Run.search(limit=5)] == ["hello_script.shout"]
@@ -253,8 +246,6 @@ def test_a_script_without_a_main_guard_starts_exactly_one_run(engine: Any, tmp_p
     """The worker imports the script to run its task; the script's top-level union.run then must not start
     a second run (whose worker would start a third...), but fail the first run with a clear error."""
     import os
-    import subprocess
-    import sys
 
     folder = tmp_path / "unguarded"
     folder.mkdir()
@@ -267,14 +258,7 @@ def test_a_script_without_a_main_guard_starts_exactly_one_run(engine: Any, tmp_p
         "run.wait(timeout=60)\n"
         "print(run.phase)\n"
     )
-    done = subprocess.run(
-        [sys.executable, str(folder / "unguarded_script.py")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-        check=False,
-    )
+    done = _run_script(folder / "unguarded_script.py", dict(os.environ))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "FAILED"
     runs = list(Run.search(limit=10))
@@ -308,8 +292,6 @@ def test_a_task_file_in_the_home_folder_leaves_union_folders_and_virtualenvs_out
     """The bundle root is HOME itself: union's default cache and data folders (written to during the
     deploy), its config folder and a virtualenv under any name stay out of the bundle."""
     import os
-    import subprocess
-    import sys
 
     home = isolated_user
     (home / "hello_home.py").write_text(
@@ -335,15 +317,22 @@ def test_a_task_file_in_the_home_folder_leaves_union_folders_and_virtualenvs_out
     (home / ".union" / "config.yaml").write_text("{}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UNION_", "XDG_"))}
     env["HOME"] = str(home)
-    done = subprocess.run(
-        [sys.executable, str(home / "hello_home.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=home,
-        timeout=120,
-        check=False,
-    )
+    done = _run_script(home / "hello_home.py", env, cwd=home)
     assert done.returncode == 0, done.stderr
     assert (home / ".cache" / "union").is_dir() and (home / ".local" / "share" / "union").is_dir()
     assert done.stdout.split() == ["hello_home.py", "notes.txt"]
+
+
+def _run_script(
+    script: Path, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a user's script as ``python script.py``, the way a user would, and keep what it printed."""
+    return subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )

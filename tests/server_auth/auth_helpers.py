@@ -74,9 +74,10 @@ def key_parts(key: str) -> tuple[str, str, str, str]:
     return parts.endpoint, parts.client_id, parts.client_secret, parts.org
 
 
-def client_token(auth: ServerAuth, key: str) -> str:
+def token_response(auth: ServerAuth, key: str) -> Any:
+    """The token endpoint's answer to a client-credentials grant with an API key's id and secret."""
     _, client_id, secret, _ = key_parts(key)
-    response = auth.handle(
+    return auth.handle(
         request(
             "POST",
             "/oauth2/token",
@@ -84,6 +85,10 @@ def client_token(auth: ServerAuth, key: str) -> str:
             headers=basic(client_id, secret),
         )
     )
+
+
+def client_token(auth: ServerAuth, key: str) -> str:
+    response = token_response(auth, key)
     assert response.status == 200, response.body
     token: str = body(response)["access_token"]
     return token

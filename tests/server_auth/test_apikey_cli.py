@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from auth_helpers import basic, body, client_token, key_parts, request
+from auth_helpers import body, client_token, key_parts, token_response
 
 from union.cli.main import main
 from union.server.auth import ServerAuth, default_server_dir
@@ -81,14 +81,7 @@ def test_delete_revokes_and_unknown_is_an_error(tmp_path: Path, capsys: pytest.C
     auth = ServerAuth(data_dir=tmp_path, public_url="http://x", enabled=True, failure_delay=0)
     _, client_id, secret, _ = key_parts(key)
     assert auth.store.check_client(client_id, secret) is not None  # the hash is kept, marked revoked
-    response = auth.handle(
-        request(
-            "POST",
-            "/oauth2/token",
-            form={"grant_type": "client_credentials"},
-            headers=basic(client_id, secret),
-        )
-    )
+    response = token_response(auth, key)
     assert response.status == 401  # the deleted key no longer mints tokens
     assert body(response)["error"] == "invalid_client"
     auth.close()

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from auth_helpers import BASE, Clock, basic, bearer, body, client_token, key_parts, request
+from auth_helpers import BASE, Clock, basic, bearer, body, client_token, key_parts, request, token_response
 
 from union import errors
 from union.auth.apikey import ApiKey, decode_api_key
@@ -170,15 +170,7 @@ def test_revoked_key_gets_no_token_and_its_tokens_stop_working(auth: ServerAuth)
     key = auth.create_api_key("ci")
     token = client_token(auth, key)
     auth.revoke_api_key("ci")
-    _, client_id, secret, _ = key_parts(key)
-    response = auth.handle(
-        request(
-            "POST",
-            "/oauth2/token",
-            form={"grant_type": "client_credentials"},
-            headers=basic(client_id, secret),
-        )
-    )
+    response = token_response(auth, key)
     assert response.status == 401
     assert body(response) == {
         "error": "invalid_client",
